@@ -1,0 +1,308 @@
+"""The ML Framework Census questionnaire, as data. Keys are stable: the trend joins on them.
+
+Keys that mean the same as a Kaggle ML & DS Survey question (`frameworks_used`, `role`,
+`company_size`, `industry`, `country`, `ml_experience`) use the same key, so imported waves
+and the Census form one series.
+"""
+
+from typing import Any
+
+FRAMEWORKS: list[tuple[str, str]] = [
+    ("pytorch", "PyTorch"),
+    ("tensorflow", "TensorFlow"),
+    ("keras", "Keras"),
+    ("jax", "JAX"),
+    ("flax", "Flax"),
+    ("scikit-learn", "scikit-learn"),
+    ("xgboost", "XGBoost"),
+    ("lightgbm", "LightGBM"),
+    ("catboost", "CatBoost"),
+    ("huggingface-transformers", "Hugging Face Transformers"),
+    ("pytorch-lightning", "PyTorch Lightning"),
+    ("fastai", "fast.ai"),
+    ("mxnet", "MXNet"),
+    ("onnx-runtime", "ONNX Runtime"),
+    ("mlx", "MLX"),
+    ("paddlepaddle", "PaddlePaddle"),
+]
+
+STATUSES: list[tuple[str, str]] = [
+    ("new-projects", "Use for new projects"),
+    ("existing-only", "Use only in existing projects"),
+    ("stopped", "Used before and stopped"),
+    ("evaluating", "Evaluating"),
+    ("never", "Never used"),
+]
+
+ROLES: list[tuple[str, str]] = [
+    ("data-scientist", "Data Scientist"),
+    ("ml-engineer", "Machine Learning / MLOps Engineer"),
+    ("research-scientist", "Research Scientist"),
+    ("software-engineer", "Software Engineer"),
+    ("data-analyst", "Data Analyst"),
+    ("data-engineer", "Data Engineer"),
+    ("statistician", "Statistician"),
+    ("manager", "Manager"),
+    ("teacher", "Teacher / professor"),
+    ("student", "Student"),
+    ("not-employed", "Currently not employed"),
+    ("other-role", "Other"),
+]
+EMPLOYED_ROLES = [key for key, _ in ROLES if key not in {"student", "not-employed"}]
+
+COMPANY_SIZES: list[tuple[str, str]] = [
+    ("0-49", "0-49 employees"),
+    ("50-249", "50-249 employees"),
+    ("250-999", "250-999 employees"),
+    ("1000-9999", "1,000-9,999 employees"),
+    ("10000-plus", "10,000 or more employees"),
+]
+
+INDUSTRIES: list[tuple[str, str]] = [
+    ("tech", "Computers / Technology"),
+    ("academia", "Academics / Education"),
+    ("finance", "Accounting / Finance / Insurance"),
+    ("health", "Medical / Pharmaceutical"),
+    ("retail", "Retail / Sales / Marketing"),
+    ("manufacturing", "Manufacturing / Fabrication"),
+    ("government", "Government / Public Service / Non-profit"),
+    ("energy", "Energy / Mining / Utilities"),
+    ("online-services", "Online Service / Internet-based Services"),
+    ("telecom", "Broadcasting / Communications"),
+    ("transport", "Shipping / Transportation"),
+    ("other-industry", "Other"),
+]
+
+REGIONS: list[tuple[str, str]] = [
+    ("north-america", "North America"),
+    ("latin-america", "Latin America and the Caribbean"),
+    ("europe", "Europe"),
+    ("africa", "Africa"),
+    ("middle-east", "Middle East"),
+    ("south-asia", "South Asia"),
+    ("east-asia", "East Asia"),
+    ("southeast-asia", "Southeast Asia"),
+    ("oceania", "Oceania"),
+]
+
+EXPERIENCE: list[tuple[str, str]] = [
+    ("none", "I do not use machine learning methods"),
+    ("under-1", "Under 1 year"),
+    ("1-2", "1-2 years"),
+    ("2-5", "2-5 years"),
+    ("5-10", "5-10 years"),
+    ("10-plus", "10 or more years"),
+]
+
+PROJECT_TYPES: list[tuple[str, str]] = [
+    ("research", "Research"),
+    ("production-training", "Training models for production"),
+    ("production-inference", "Serving models in production (inference)"),
+    ("prototyping", "Prototyping and proofs of concept"),
+    ("teaching-learning", "Teaching or learning"),
+    ("competitions", "Competitions and hobby projects"),
+]
+
+DOMAINS: list[tuple[str, str]] = [
+    ("llm-nlp", "LLMs and natural language"),
+    ("vision", "Computer vision"),
+    ("tabular", "Tabular data"),
+    ("speech-audio", "Speech and audio"),
+    ("rl", "Reinforcement learning"),
+    ("recommenders", "Recommender systems"),
+    ("time-series", "Time series and forecasting"),
+    ("generative-media", "Image, video or audio generation"),
+]
+
+SATISFACTION: list[tuple[str, str]] = [
+    ("1", "1 - Very dissatisfied"),
+    ("2", "2"),
+    ("3", "3 - Neutral"),
+    ("4", "4"),
+    ("5", "5 - Very satisfied"),
+]
+
+FRAMEWORKS_USED_TEXT = (
+    "Which of the following machine learning frameworks do you use on a regular basis?"
+)
+
+
+def _q(key: str, kind: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"key": key, "kind": kind, "text": text, **extra}
+
+
+CENSUS_PAGES: list[dict[str, Any]] = [
+    {
+        "title": "About you",
+        "intro": "A few facts to break the results down by. Only aggregates are ever published.",
+        "questions": [
+            _q(
+                "role",
+                "single",
+                "Which title is closest to your current role?",
+                required=True,
+                is_dimension=True,
+                choices=ROLES,
+            ),
+            _q(
+                "company_size",
+                "single",
+                "How many employees does your organization have?",
+                is_dimension=True,
+                choices=COMPANY_SIZES,
+                show_if=("role", EMPLOYED_ROLES),
+            ),
+            _q(
+                "industry",
+                "single",
+                "In which industry is your current employer?",
+                is_dimension=True,
+                choices=INDUSTRIES,
+                show_if=("role", EMPLOYED_ROLES),
+            ),
+            _q(
+                "region",
+                "single",
+                "Where do you live?",
+                required=True,
+                is_dimension=True,
+                choices=REGIONS,
+            ),
+            _q(
+                "ml_experience",
+                "single",
+                "For how many years have you used machine learning methods?",
+                is_dimension=True,
+                choices=EXPERIENCE,
+            ),
+            _q(
+                "company_name",
+                "text",
+                "Your organization's name (optional)",
+                help_text="Used only to stop one employer from dominating the results; "
+                "never published.",
+                is_sensitive=True,
+                max_length=200,
+                show_if=("role", EMPLOYED_ROLES),
+            ),
+        ],
+    },
+    {
+        "title": "Your projects",
+        "questions": [
+            _q(
+                "project_types",
+                "multi",
+                "What kinds of ML projects do you work on?",
+                required=True,
+                is_dimension=True,
+                choices=PROJECT_TYPES,
+            ),
+            _q(
+                "domains",
+                "multi",
+                "Which problem domains do you work in?",
+                choices=DOMAINS,
+                has_other=True,
+            ),
+        ],
+    },
+    {
+        "title": "Frameworks",
+        "questions": [
+            _q(
+                "frameworks_used",
+                "multi",
+                FRAMEWORKS_USED_TEXT,
+                required=True,
+                has_other=True,
+                choices=[*FRAMEWORKS, ("none", "None")],
+            ),
+            _q(
+                "framework_status",
+                "matrix",
+                "For each framework, which best describes how you use it?",
+                help_text="Leave a row blank if you don't know the framework.",
+                rows=FRAMEWORKS,
+                columns=STATUSES,
+            ),
+        ],
+    },
+    {
+        "title": "Choices and changes",
+        "questions": [
+            _q(
+                "primary_framework",
+                "single",
+                "Which framework do you reach for first when you start a new project?",
+                required=True,
+                has_other=True,
+                choices=FRAMEWORKS,
+            ),
+            _q(
+                "migrated",
+                "single",
+                "In the last 12 months, did you move a project from one framework to another?",
+                required=True,
+                choices=[("yes", "Yes"), ("no", "No")],
+            ),
+            _q(
+                "migration_from",
+                "single",
+                "Which framework did you move away from?",
+                required=True,
+                choices=FRAMEWORKS,
+                show_if=("migrated", ["yes"]),
+            ),
+            _q(
+                "migration_to",
+                "single",
+                "Which framework did you move to?",
+                required=True,
+                choices=FRAMEWORKS,
+                show_if=("migrated", ["yes"]),
+            ),
+        ],
+    },
+    {
+        "title": "Last words",
+        "questions": [
+            _q(
+                "satisfaction",
+                "scale",
+                "How satisfied are you with the framework you reach for first?",
+                choices=SATISFACTION,
+            ),
+            _q(
+                "comment",
+                "text",
+                "Anything else you want to tell us? (optional)",
+                help_text="Comments are read by the team and never published.",
+                max_length=2000,
+            ),
+        ],
+    },
+]
+
+CENSUS_SPEC: dict[str, Any] = {
+    "series": {
+        "slug": "ml-frameworks",
+        "title": "ML Framework Census",
+        "description": "Which machine learning frameworks practitioners use, for what, and "
+        "where: the Census and the Kaggle ML & DS Survey waves in one series.",
+    },
+    "survey": {
+        "slug": "census-2026",
+        "title": "ML Framework Census 2026",
+        "wave_label": "2026",
+        "intro": "Five short pages, about five minutes. Which ML frameworks do you use, for "
+        "what, and where? Results are published only as aggregates, with their margins of "
+        "error, and no group smaller than ten people is ever shown.",
+        "thank_you": "Thank you! Your answers are saved. Results are published as aggregates "
+        "once enough people have answered.",
+        "source": "Tally ML Framework Census",
+        "license": "CC BY 4.0",
+        "attribution": "Tally, ML Framework Census 2026",
+    },
+    "pages": CENSUS_PAGES,
+}

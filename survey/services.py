@@ -1,0 +1,421 @@
+"""Writes to responses: every path in (browser, API, importers) goes through these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import Answer, Choice, Invitation, Page, Question, Response, Series, Survey
+from .selectors import Values, question_is_visible, response_values
+
+
+class SurveyError(Exception):
+    """A refusal the respondent should read."""
+
+
+class SurveyClosedError(SurveyError):
+    pass
+
+
+class IncompleteResponseError(SurveyError):
+    def __init__(self, question: Question) -> None:
+        super().__init__(f"The question {question.text!r} needs an answer.")
+        self.question = question
+
+
+class TooFastError(SurveyError):
+    pass
+
+
+class RateLimitedError(SurveyError):
+    pass
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A survey's questions and choices, looked up once per request."""
+
+    questions: list[Question]
+    by_id: dict[int, Question]
+    by_key: dict[str, Question]
+    choices: dict[tuple[int, str, str], Choice]
+
+    @classmethod
+    def of(cls, survey: Survey) -> Structure:
+        questions = list(
+            survey.questions.select_related("page")
+            .prefetch_related("choices")
+            .order_by("page__position", "position", "id")
+        )
+        choices = {(q.pk, c.role, c.key): c for q in questions for c in q.choices.all()}
+        return cls(
+            questions=questions,
+            by_id={q.pk: q for q in questions},
+            by_key={q.key: q for q in questions},
+            choices=choices,
+        )
+
+
+def first_missing_required(structure: Structure, values: Values) -> Question | None:
+    """The first visible required question without an answer, if any."""
+    for question in structure.questions:
+        if not question.required or not question_is_visible(question, values, structure.by_id):
+            continue
+        value = values.get(question.key)
+        if question.kind == Question.Kind.MATRIX:
+            rows = {c.key for c in question.choices.all() if c.role == Choice.Role.ROW}
+            if not value or not rows <= set(value):
+                return question
+        elif value in (None, "", []):
+            return question
+    return None
+
+
+def answers_build(
+    *, response: Response, question: Question, value: Any, other: str, structure: Structure
+) -> list[Answer]:
+    """Answer rows for one question's value; unknown keys are dropped, never stored."""
+    kind = question.kind
+    rows: list[Answer] = []
+
+    def option(key: str) -> Choice | None:
+        return structure.choices.get((question.pk, Choice.Role.OPTION, key))
+
+    if kind in (Question.Kind.SINGLE, Question.Kind.SCALE):
+        choice = option(str(value))
+        if choice:
+            text = other[:200] if choice.is_other else ""
+            rows.append(
+                Answer(response=response, question=question, choice=choice, value_text=text)
+            )
+    elif kind == Question.Kind.MULTI:
+        for key in dict.fromkeys(value):  # keeps order, drops repeats
+            choice = option(str(key))
+            if choice:
+                text = other[:200] if choice.is_other else ""
+                rows.append(
+                    Answer(response=response, question=question, choice=choice, value_text=text)
+                )
+    elif kind == Question.Kind.MATRIX:
+        for row_key, column_key in dict(value).items():
+            row = structure.choices.get((question.pk, Choice.Role.ROW, str(row_key)))
+            column = structure.choices.get((question.pk, Choice.Role.COLUMN, str(column_key)))
+            if row and column:
+                rows.append(Answer(response=response, question=question, choice=row, column=column))
+    elif kind == Question.Kind.NUMBER:
+        rows.append(Answer(response=response, question=question, value_number=Decimal(value)))
+    else:
+        text = str(value)[: question.max_length]
+        if text:
+            rows.append(Answer(response=response, question=question, value_text=text))
+    return rows
+
+
+def _replace_answers(
+    *, response: Response, questions: list[Question], values: Values, structure: Structure
+) -> None:
+    Answer.objects.filter(response=response, question__in=questions).delete()
+    new: list[Answer] = []
+    for question in questions:
+        if question.key in values and values[question.key] is not None:
+            other = str(values.get(f"{question.key}__other", "")).strip()
+            new += answers_build(
+                response=response,
+                question=question,
+                value=values[question.key],
+                other=other,
+                structure=structure,
+            )
+    Answer.objects.bulk_create(new)
+
+
+def _drop_hidden(*, response: Response, values: Values, structure: Structure) -> None:
+    """A question that show-if now hides is never stored."""
+    hidden = [q for q in structure.questions if not question_is_visible(q, values, structure.by_id)]
+    if hidden:
+        Answer.objects.filter(response=response, question__in=hidden).delete()
+
+
+def _accepting(survey: Survey) -> None:
+    survey.refresh_from_db(fields=["status", "opens_at", "closes_at"])
+    if not survey.is_open:
+        raise SurveyClosedError("This survey is not accepting answers.")
+
+
+def response_start(
+    *,
+    survey: Survey,
+    respondent_hash: str,
+    channel: str = "direct",
+    ip_hash: str = "",
+    started_at: datetime | None = None,
+    invitation: Invitation | None = None,
+) -> Response:
+    """The respondent's response to this survey, created as a draft when there is none."""
+    _accepting(survey)
+    existing = Response.objects.filter(survey=survey, respondent_hash=respondent_hash).first()
+    if existing:
+        return existing
+    now = timezone.now()
+    if started_at is None or started_at > now or started_at < now - timedelta(days=1):
+        started_at = now
+    try:
+        with transaction.atomic():
+            response = Response.objects.create(
+                survey=survey,
+                respondent_hash=respondent_hash,
+                channel=channel or "direct",
+                ip_hash=ip_hash,
+                started_at=started_at,
+                invitation=invitation,
+            )
+            if invitation is not None:
+                Invitation.objects.filter(pk=invitation.pk).update(used_at=now)
+    except IntegrityError:
+        # Two tabs raced to create it: the other one won, use that.
+        return Response.objects.get(survey=survey, respondent_hash=respondent_hash)
+    return response
+
+
+def response_save_page(
+    *,
+    response: Response,
+    page_position: int,
+    values: Values,
+    next_page: int,
+    structure: Structure | None = None,
+) -> Response:
+    """Replace the answers to one page's questions and move the bookmark to next_page."""
+    structure = structure or Structure.of(response.survey)
+    _accepting(response.survey)
+    questions = [q for q in structure.questions if q.page.position == page_position]
+    with transaction.atomic():
+        locked = Response.objects.select_for_update().get(pk=response.pk)
+        _replace_answers(response=locked, questions=questions, values=values, structure=structure)
+        _drop_hidden(response=locked, values=response_values(locked), structure=structure)
+        if locked.status == Response.Status.DRAFT:
+            locked.current_page = max(locked.current_page, next_page)
+        locked.save(update_fields=["current_page", "updated_at"])
+    return locked
+
+
+def submission_allowed(ip_hash: str) -> bool:
+    """A per-IP-hash budget of completed submissions per hour (shared by all workers)."""
+    if not ip_hash:
+        return True
+    key = f"tally:submits:{ip_hash}:{int(timezone.now().timestamp() // 3600)}"
+    cache.add(key, 0, timeout=3700)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=3700)
+        count = 1
+    return count <= settings.TALLY_SUBMIT_RATE_PER_HOUR
+
+
+def response_submit(*, response: Response, structure: Structure | None = None) -> Response:
+    """Mark a draft complete once every visible required question has an answer."""
+    structure = structure or Structure.of(response.survey)
+    _accepting(response.survey)
+    with transaction.atomic():
+        locked = Response.objects.select_for_update().get(pk=response.pk)
+        values = response_values(locked)
+        missing = first_missing_required(structure, values)
+        if missing is not None:
+            raise IncompleteResponseError(missing)
+        now = timezone.now()
+        if locked.status == Response.Status.COMPLETE:
+            return locked
+        elapsed = (now - locked.started_at).total_seconds()
+        if elapsed < locked.survey.min_seconds:
+            raise TooFastError(
+                "That was quicker than we expect anyone to read the questions. "
+                "Please check your answers, then submit again."
+            )
+        if not submission_allowed(locked.ip_hash):
+            raise RateLimitedError(
+                "Too many surveys were submitted from your network in the last hour. "
+                "Your answers are saved: please come back later to submit."
+            )
+        locked.status = Response.Status.COMPLETE
+        locked.submitted_at = now
+        locked.duration_seconds = int(elapsed)
+        locked.save(update_fields=["status", "submitted_at", "duration_seconds", "updated_at"])
+    return locked
+
+
+def response_import(
+    *,
+    survey: Survey,
+    respondent_hash: str,
+    values: Values,
+    channel: str,
+    source_row: str = "",
+    submitted_at: datetime | None = None,
+    structure: Structure,
+) -> tuple[Response, list[Answer]]:
+    """A complete response built in memory from imported values (saved by the caller in bulk).
+
+    Uses the same answer rules as the browser: unknown keys are dropped, hidden questions
+    are not stored.
+    """
+    response = Response(
+        survey=survey,
+        respondent_hash=respondent_hash,
+        channel=channel,
+        status=Response.Status.COMPLETE,
+        submitted_at=submitted_at or timezone.now(),
+        source_row=source_row,
+    )
+    answers: list[Answer] = []
+    for question in structure.questions:
+        value = values.get(question.key)
+        if value is None or not question_is_visible(question, values, structure.by_id):
+            continue
+        other = str(values.get(f"{question.key}__other", "")).strip()
+        answers += answers_build(
+            response=response, question=question, value=value, other=other, structure=structure
+        )
+    return response, answers
+
+
+def survey_create(
+    *,
+    spec: dict[str, Any],
+    series_overrides: dict[str, Any] | None = None,
+    survey_overrides: dict[str, Any] | None = None,
+) -> Survey:
+    """Create (or replace the structure of) a survey from a spec such as CENSUS_SPEC.
+
+    Refuses to replace the structure of a survey that already has responses.
+    """
+    series_fields = {**spec["series"], **(series_overrides or {})}
+    survey_fields = {**spec["survey"], **(survey_overrides or {})}
+    with transaction.atomic():
+        series, _ = Series.objects.get_or_create(
+            slug=series_fields.pop("slug"), defaults=series_fields
+        )
+        slug = survey_fields.pop("slug")
+        survey, created = Survey.objects.get_or_create(
+            slug=slug, defaults={**survey_fields, "series": series}
+        )
+        if not created:
+            if survey.responses.exists():
+                raise SurveyError(f"Survey {slug!r} has responses; its structure stays as it is.")
+            survey.pages.all().delete()
+        by_key: dict[str, Question] = {}
+        for page_number, page_spec in enumerate(spec["pages"], start=1):
+            page = Page.objects.create(
+                survey=survey,
+                position=page_number,
+                title=page_spec["title"],
+                intro=page_spec.get("intro", ""),
+            )
+            for position, q in enumerate(page_spec["questions"], start=1):
+                show_if = q.get("show_if")
+                question = Question.objects.create(
+                    survey=survey,
+                    page=page,
+                    position=position,
+                    key=q["key"],
+                    kind=q["kind"],
+                    text=q["text"],
+                    help_text=q.get("help_text", ""),
+                    required=q.get("required", False),
+                    is_dimension=q.get("is_dimension", False),
+                    has_other=q.get("has_other", False),
+                    is_sensitive=q.get("is_sensitive", False),
+                    max_length=q.get("max_length", 2000),
+                    show_if_question=by_key[show_if[0]] if show_if else None,
+                    show_if_choice_keys=list(show_if[1]) if show_if else [],
+                )
+                by_key[question.key] = question
+                _choices_create(question=question, q=q)
+    return survey
+
+
+def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
+    rows: list[Choice] = []
+    for role, pairs in (
+        (Choice.Role.OPTION, q.get("choices", [])),
+        (Choice.Role.ROW, q.get("rows", [])),
+        (Choice.Role.COLUMN, q.get("columns", [])),
+    ):
+        for position, (key, label) in enumerate(pairs, start=1):
+            rows.append(
+                Choice(question=question, role=role, key=key, label=label, position=position)
+            )
+    if q.get("has_other"):
+        rows.append(
+            Choice(
+                question=question,
+                role=Choice.Role.OPTION,
+                key="other",
+                label="Other",
+                position=len(q.get("choices", [])) + 1,
+                is_other=True,
+            )
+        )
+    Choice.objects.bulk_create(rows)
+
+
+def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: str) -> Survey:
+    """A draft copy of a survey as the next wave of its series, keys kept."""
+    with transaction.atomic():
+        copy = Survey.objects.create(
+            series=survey.series,
+            slug=slug,
+            title=title,
+            wave_label=wave_label,
+            intro=survey.intro,
+            thank_you=survey.thank_you,
+            access=survey.access,
+            min_seconds=survey.min_seconds,
+            source=survey.source,
+            license=survey.license,
+            attribution=survey.attribution,
+            is_synthetic=survey.is_synthetic,
+            status=Survey.Status.DRAFT,
+        )
+        pages = {}
+        for page in survey.pages.order_by("position"):
+            pages[page.pk] = Page.objects.create(
+                survey=copy, position=page.position, title=page.title, intro=page.intro
+            )
+        questions: dict[int, Question] = {}
+        originals = list(survey.questions.order_by("page__position", "position", "id"))
+        for original in originals:
+            clone = Question.objects.create(
+                survey=copy,
+                page=pages[original.page_id],
+                **{
+                    f.name: getattr(original, f.name)
+                    for f in Question._meta.concrete_fields
+                    if f.name not in {"id", "survey", "page", "show_if_question"}
+                },
+            )
+            questions[original.pk] = clone
+            Choice.objects.bulk_create(
+                Choice(
+                    question=clone,
+                    role=c.role,
+                    key=c.key,
+                    label=c.label,
+                    position=c.position,
+                    is_other=c.is_other,
+                )
+                for c in original.choices.all()
+            )
+        for original in originals:
+            if original.show_if_question_id:
+                clone = questions[original.pk]
+                clone.show_if_question = questions[original.show_if_question_id]
+                clone.save(update_fields=["show_if_question"])
+    return copy

@@ -1,0 +1,60 @@
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from survey.census import CENSUS_SPEC
+from survey.models import Survey
+from survey.services import survey_create
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files():
+    # Pages are rendered with the production static storage (hashed names, WhiteNoise).
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate-limit counters live in the cache (Redis in the suite): start every test clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def census(db) -> Survey:
+    """The ML Framework Census, open, with no minimum time so tests can submit at once."""
+    return survey_create(
+        spec=CENSUS_SPEC, survey_overrides={"status": Survey.Status.OPEN, "min_seconds": 0}
+    )
+
+
+# A complete, valid set of Census answers, page by page, as a browser posts them.
+CENSUS_PAGES_POST = [
+    {
+        "q_role": "data-scientist",
+        "q_company_size": "50-249",
+        "q_industry": "tech",
+        "q_region": "europe",
+        "q_ml_experience": "2-5",
+        "q_company_name": "Acme Analytics",
+    },
+    {"q_project_types": ["research", "prototyping"], "q_domains": ["llm-nlp"]},
+    {
+        "q_frameworks_used": ["pytorch", "jax"],
+        "q_framework_status__pytorch": "new-projects",
+        "q_framework_status__tensorflow": "stopped",
+    },
+    {
+        "q_primary_framework": "pytorch",
+        "q_migrated": "yes",
+        "q_migration_from": "tensorflow",
+        "q_migration_to": "pytorch",
+    },
+    {"q_satisfaction": "4", "q_comment": "More JAX tutorials, please."},
+]
+
+
+@pytest.fixture
+def census_post():
+    return [dict(page) for page in CENSUS_PAGES_POST]
