@@ -106,8 +106,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'tally.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'tally.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+except (ValueError, dj_database_url.UnknownSchemeError) as error:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a database URL Tally can use: {error}"
+    ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A new connection per request measured 7x slower here: pool them (or keep them open).
     if env_bool("TALLY_DB_POOL", True):
