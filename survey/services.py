@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import identity
 from .models import Answer, Choice, Invitation, Page, Question, Response, Series, Survey
 from .selectors import Values, question_is_visible, response_values
 
@@ -419,3 +420,13 @@ def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: st
                 clone.show_if_question = questions[original.show_if_question_id]
                 clone.save(update_fields=["show_if_question"])
     return copy
+
+
+def invitations_create(*, survey: Survey, count: int, label: str = "") -> list[str]:
+    """Issue invitation tokens; only their hashes are stored, so the links are shown once."""
+    tokens = [identity.token_new() for _ in range(count)]
+    Invitation.objects.bulk_create(
+        Invitation(survey=survey, label=label, token_hash=identity.invitation_hash(token))
+        for token in tokens
+    )
+    return tokens

@@ -1,0 +1,1 @@
+from . import authoring  # noqa: F401 (registers the authoring admin)
