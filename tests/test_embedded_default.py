@@ -1,0 +1,75 @@
+"""`make run`'s embedded default (SQLite, tasks in-process) started as a user would."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (our own server)
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def embedded_server(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SECRET_KEY"}}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'tally.sqlite3'}",
+        "TALLY_ADDR": f"127.0.0.1:{port}",
+    }
+    log = open(tmp_path / "run.log", "w+")
+    process = subprocess.Popen(
+        ["scripts/run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"scripts/run exited early:\n{log.read()[-3000:]}")
+            try:
+                if fetch(base + "/")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            log.seek(0)
+            pytest.fail(f"server did not answer within 180 s:\n{log.read()[-3000:]}")
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def test_make_run_serves_the_census_and_demo_without_any_service(embedded_server):
+    status, home = fetch(embedded_server + "/")
+    assert status == 200
+    assert "ML Framework Census 2026" in home
+    status, survey = fetch(embedded_server + "/s/census-2026/")
+    assert status == 200
+    assert "Page 1 of 5" in survey
