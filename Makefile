@@ -18,7 +18,7 @@ run: venv
 	scripts/run
 
 test: venv
-	scripts/services-up && scripts/chromium-up
+	scripts/services-up && scripts/test-tools-up
 	SECRET_KEY=test-only-secret DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -55,7 +55,7 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 (debug only)
 # Respondent tokens are stored only as HMACs under this key; rotating SECRET_KEY alone must
 # not turn returning respondents into new ones, so it can be set on its own.
-TALLY_HASH_KEY = env_str("TALLY_HASH_KEY", SECRET_KEY)
+TALLY_HASH_KEY = env_str("TALLY_HASH_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

@@ -25,7 +25,7 @@ def browser():
 
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("Debian's chromium is missing: `make test` installs it (scripts/chromium-up)")
+        pytest.fail("Debian's chromium is missing: `make test` installs it (scripts/test-tools-up)")
     with sync_playwright() as playwright:
         # Debian's Chromium, never a browser Playwright downloads.
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
