@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("survey.api_urls")),
     path("", include("survey.urls")),
     path("", include("results.urls")),
 ]

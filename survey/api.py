@@ -1,0 +1,161 @@
+"""Survey definitions and the submission endpoint, for programs rather than browsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.datastructures import MultiValueDict
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.throttling import AnonRateThrottle
+
+from . import identity
+from .forms import PageForm, field_name, other_field_name
+from .models import Question, Survey
+from .selectors import survey_with_structure, surveys_open
+from .serializers import SubmissionSerializer, SurveyDefinitionSerializer, SurveyListSerializer
+from .services import (
+    RateLimitedError,
+    Structure,
+    SurveyClosedError,
+    SurveyError,
+    response_save_page,
+    response_start,
+    response_submit,
+)
+
+
+class SubmitThrottle(AnonRateThrottle):
+    scope = "submit"
+
+
+def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST, **extra: Any) -> ApiResponse:
+    return ApiResponse({"detail": message, **extra}, status=code)
+
+
+@extend_schema(responses=SurveyListSerializer(many=True))
+@api_view(["GET"])
+def survey_list(request: Request) -> ApiResponse:
+    return ApiResponse(SurveyListSerializer(surveys_open(), many=True).data)
+
+
+@extend_schema(
+    responses={200: SurveyDefinitionSerializer, 404: OpenApiResponse(description="No such survey")}
+)
+@api_view(["GET"])
+def survey_detail(request: Request, slug: str) -> ApiResponse:
+    survey = survey_with_structure(slug=slug)
+    if survey is None or survey.status == Survey.Status.DRAFT:
+        return _error("No published survey has this slug.", status.HTTP_404_NOT_FOUND)
+    return ApiResponse(SurveyDefinitionSerializer(survey).data)
+
+
+def _form_data(question: Question, value: Any, other: Any) -> list[tuple[str, Any]] | str:
+    """The browser form's fields for one JSON answer, or an error message."""
+    if question.kind == Question.Kind.MATRIX:
+        if not isinstance(value, dict):
+            return "A matrix answer is an object of row key to column key."
+        return [(field_name(question, str(row)), str(col)) for row, col in value.items()]
+    if question.kind == Question.Kind.MULTI:
+        if not isinstance(value, list):
+            return "A multiple-choice answer is a list of choice keys."
+        pairs: list[tuple[str, Any]] = [(field_name(question), str(v)) for v in value]
+    elif isinstance(value, dict | list):
+        return "This answer is a single value."
+    else:
+        pairs = [(field_name(question), str(value))]
+    if other is not None:
+        pairs.append((other_field_name(question), str(other)))
+    return pairs
+
+
+@extend_schema(
+    request=SubmissionSerializer,
+    responses={
+        201: OpenApiResponse(description="Saved as a complete response"),
+        400: OpenApiResponse(description="Answers did not validate; nothing was saved"),
+    },
+)
+@api_view(["POST"])
+@throttle_classes([SubmitThrottle])
+def survey_submit(request: Request, slug: str) -> ApiResponse:
+    """Submit a whole response at once; the same validation as the browser, page by page."""
+    survey = survey_with_structure(slug=slug)
+    if survey is None or survey.status == Survey.Status.DRAFT:
+        return _error("No published survey has this slug.", status.HTTP_404_NOT_FOUND)
+    if not survey.is_open:
+        return _error("This survey is closed and accepts no answers.", status.HTTP_410_GONE)
+    if survey.access == Survey.Access.INVITE:
+        return _error("This survey is by invitation only; answer it in the browser.", 403)
+    payload = SubmissionSerializer(data=request.data)
+    if not payload.is_valid():
+        return ApiResponse({"detail": "Invalid submission.", "errors": payload.errors}, status=400)
+    answers: dict[str, Any] = payload.validated_data["answers"]
+    structure = Structure.of(survey)
+    unknown = sorted(
+        set(answers) - set(structure.by_key) - {f"{k}__other" for k in structure.by_key}
+    )
+    if unknown:
+        return _error(
+            "Unknown question keys.", errors={key: ["No such question."] for key in unknown}
+        )
+
+    data = MultiValueDict()
+    errors: dict[str, list[str]] = {}
+    for key, value in answers.items():
+        if key.endswith("__other"):
+            continue
+        question = structure.by_key[key]
+        pairs = _form_data(question, value, answers.get(f"{key}__other"))
+        if isinstance(pairs, str):
+            errors[key] = [pairs]
+            continue
+        for name, item in pairs:
+            data.appendlist(name, item)
+    if errors:
+        return _error("Some answers have the wrong shape.", errors=errors)
+
+    values: dict[str, Any] = {}
+    pages = list(survey.pages.all())
+    forms = []
+    for page in pages:
+        questions = [q for q in structure.questions if q.page_id == page.pk]
+        form = PageForm(data, questions=questions, all_questions=structure.questions, prior=values)
+        if not form.is_valid():
+            for name, messages in form.errors.items():
+                key = name.removeprefix("q_")
+                errors.setdefault(key, []).extend(str(m) for m in messages)
+        values.update(form.values())
+        forms.append((page, form))
+    if errors:
+        return _error("Some answers did not validate; nothing was saved.", errors=errors)
+
+    token = identity.token_new()
+    try:
+        with transaction.atomic():
+            response = response_start(
+                survey=survey,
+                respondent_hash=identity.respondent_hash(f"{survey.pk}:{token}"),
+                channel=payload.validated_data.get("channel") or "api",
+                ip_hash=identity.ip_hash(request.META.get("REMOTE_ADDR", "")),
+            )
+            for page, form in forms:
+                response_save_page(
+                    response=response,
+                    page_position=page.position,
+                    values=form.values(),
+                    next_page=page.position + 1,
+                    structure=structure,
+                )
+            response = response_submit(response=response, structure=structure, min_time=False)
+    except SurveyClosedError:
+        return _error("This survey is closed and accepts no answers.", status.HTTP_410_GONE)
+    except RateLimitedError as error:
+        return _error(str(error), status.HTTP_429_TOO_MANY_REQUESTS)
+    except SurveyError as error:
+        return _error(str(error))
+    return ApiResponse({"status": response.status}, status=201)
