@@ -123,11 +123,12 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
     if survey.access == Survey.Access.INVITE and response is None and invitation is None:
         return _status_page(request, survey, "invite", 403)
     if invitation is not None and invitation.used_at and response is None:
-        if not hasattr(invitation, "response") or invitation.response is not None:
-            return _status_page(request, survey, "invite-used", 403)
+        # An invitation admits one respondent; they come back through their cookie or link.
+        return _status_page(request, survey, "invite-used", 403)
 
-    editing = request.GET.get("edit") == "1" or request.POST.get("mode") == "edit"
-    if response and response.status == Response.Status.COMPLETE and not editing:
+    complete = response is not None and response.status == Response.Status.COMPLETE
+    editing = complete and (request.GET.get("edit") == "1" or request.POST.get("mode") == "edit")
+    if complete and not editing:
         if request.method == "POST":
             # A replay of a submitted form changes nothing.
             return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))

@@ -291,3 +291,16 @@ def test_one_response_per_respondent_is_a_database_rule(census):
     Response.objects.create(survey=census, respondent_hash="h" * 64)
     with pytest.raises(IntegrityError):
         Response.objects.create(survey=census, respondent_hash="h" * 64)
+
+
+@pytest.mark.django_db
+def test_an_invitation_admits_one_respondent_only(client, census, census_post):
+    Survey.objects.filter(pk=census.pk).update(access=Survey.Access.INVITE)
+    Invitation.objects.create(survey=census, token_hash=identity.invitation_hash("once"))
+    client.get(URL + "?invite=once")
+    fill(client, census_post, upto=1)
+    stranger = Client()
+    page = stranger.get(URL + "?invite=once")
+    assert page.status_code == 403
+    assert "already been used" in page.content.decode()
+    assert "Page 2 of 5" in client.get(URL).content.decode()
