@@ -290,6 +290,9 @@ CENSUS_SPEC: dict[str, Any] = {
         "title": "ML Framework Census",
         "description": "Which machine learning frameworks practitioners use, for what, and "
         "where: the Census and the Kaggle ML & DS Survey waves in one series.",
+        # New answers reach the public report without anyone touching the admin; the
+        # disclosure audit still has to pass before anything is published.
+        "auto_publish": True,
     },
     "survey": {
         "slug": "census-2026",
