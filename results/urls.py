@@ -1,9 +1,28 @@
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "results"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/<slug:slug>/", views.report, name="report"),
+    path("reports/<slug:slug>/cells.csv", views.cells_csv, name="cells-csv"),
+    path("reports/<slug:slug>/codebook.csv", views.codebook_csv, name="codebook-csv"),
+    *[
+        path(
+            f"reports/<slug:slug>/charts/<slug:name>.{ext}",
+            views.chart_file,
+            {"ext": ext},
+            name=f"chart-{ext}",
+        )
+        for ext in ("svg", "png", "csv")
+    ],
+    path("api/v1/series/", api.SeriesList.as_view(), name="api-series"),
+    path("api/v1/series/<slug:slug>/", api.SeriesDetail.as_view(), name="api-series-detail"),
+    path("api/v1/series/<slug:slug>/cells/", api.CellList.as_view(), name="api-cells"),
+    path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api.DocsView.as_view(url_name="results:api-schema"), name="api-docs"),
 ]

@@ -1,10 +1,46 @@
-"""Public pages: the home page and the published reports."""
+"""Public pages: the home page, the published reports, their CSVs and charts, and /healthz.
 
-from django.http import HttpRequest, HttpResponse
+Everything here reads the latest published snapshot (results.selectors), never responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.csp import CSP
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET
 
 from survey.models import Series
 from survey.selectors import surveys_open
+
+from .charts import CSV_FIELDS, chart_csv_rows, chart_image, chart_table
+from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
+from .models import Snapshot
+from .selectors import (
+    FLAG_MEANINGS,
+    Report,
+    published_series,
+    published_snapshot,
+    report_build,
+    snapshot_age_seconds,
+    summary_waves,
+)
+
+# Pages follow a new publication within a minute; a chart URL that names its snapshot never
+# changes, so browsers may keep it for good.
+PAGE_MAX_AGE = 60
+IMMUTABLE_MAX_AGE = 60 * 60 * 24 * 365
+BROKER_TIMEOUT_SECONDS = 0.5
+CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,4 +49,242 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "survey/home.html",
         {"surveys": surveys_open(), "published": published.order_by("title")},
+    )
+
+
+def _missing(request: HttpRequest, slug: str, chart: str = "") -> HttpResponse:
+    return render(
+        request,
+        "results/missing.html",
+        {"slug": slug, "chart": chart, "published": published_series()},
+        status=404,
+    )
+
+
+def _synthetic(snapshot: Snapshot) -> bool:
+    series = (snapshot.summary or {}).get("series") or {}
+    return bool(series.get("is_synthetic", snapshot.series.is_synthetic))
+
+
+@require_GET
+@cache_control(public=True, max_age=PAGE_MAX_AGE)
+def reports(request: HttpRequest) -> HttpResponse:
+    return render(request, "results/reports.html", {"published": published_series()})
+
+
+def _chart_links(slug: str, snapshot: Snapshot, name: str) -> dict[str, str]:
+    base = f"/reports/{slug}/charts/{name}"
+    return {ext: f"{base}.{ext}?v={snapshot.pk}" for ext in ("svg", "png", "csv")}
+
+
+def _methodology(report: Report) -> dict[str, Any]:
+    summary = report.summary
+    waves = []
+    for wave in summary_waves(summary):
+        waves.append(
+            {
+                **wave,
+                "exclusions": sorted((wave.get("exclusions") or {}).items()),
+                "channels": sorted(
+                    (wave.get("channels") or {}).items(), key=lambda item: -(item[1] or 0)
+                ),
+            }
+        )
+    weighting = summary.get("weighting") or {}
+    targets = []
+    for target in weighting.get("targets") or []:
+        if isinstance(target, dict):
+            share = target.get("share")
+            targets.append(
+                f"{target.get('dimension', '?')} = {target.get('segment', '?')}: "
+                + (f"{share * 100:.1f}%" if isinstance(share, int | float) else "?")
+                + (f" (source: {target['source']})" if target.get("source") else "")
+            )
+        else:
+            targets.append(str(target))
+    return {
+        "waves": waves,
+        "k": summary.get("k", report.series.k_threshold),
+        "n_eff_min": summary.get("n_eff_min", 30),
+        "interval": summary.get("interval") or "95% Wilson score interval",
+        "weighting": {
+            "enabled": bool(weighting.get("enabled")),
+            "targets": targets,
+            "trim": weighting.get("trim"),
+            "employer_cap": weighting.get("employer_cap"),
+            "design_effect": sorted((weighting.get("design_effect") or {}).items()),
+        },
+    }
+
+
+@require_GET
+@cache_control(public=True, max_age=PAGE_MAX_AGE)
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
+    if snapshot is None:
+        return _missing(request, slug)
+    built = report_build(snapshot)
+    methodology = _methodology(built)
+    weighted = methodology["weighting"]["enabled"]
+    charts = {}
+    for chart in built.charts:
+        head, rows = chart_table(chart, weighted=weighted)
+        charts[chart.name] = {
+            "chart": chart,
+            "head": head,
+            "rows": rows,
+            "links": _chart_links(slug, snapshot, chart.name),
+        }
+    url = request.build_absolute_uri(reverse("results:report", args=[slug]))
+    published = timezone.localdate(snapshot.published_at)
+    attributions = [w.get("attribution") for w in built.waves if w.get("attribution")]
+    citation = (
+        f"Tally, “{built.series.title}”, snapshot {snapshot.pk} published "
+        f"{published.isoformat()}, {url}"
+        + (f". Data: {'; '.join(attributions)}." if attributions else ".")
+    )
+    return render(
+        request,
+        "results/report.html",
+        {
+            "report": built,
+            "series": built.series,
+            "snapshot": snapshot,
+            "synthetic": built.synthetic,
+            "headline": charts.get("headline"),
+            "changes": charts.get("changes"),
+            "dead": [charts[c.name] for c in built.dead],
+            "breakdowns": [charts[c.name] for c in built.breakdowns],
+            "methodology": methodology,
+            "flags": [(flag, meaning) for flag, meaning in FLAG_MEANINGS.items() if flag],
+            "citation": citation,
+        },
+    )
+
+
+def _export_headers(snapshot: Snapshot, slug: str) -> dict[str, str]:
+    headers = {
+        "Cache-Control": f"public, max-age={PAGE_MAX_AGE}",
+        "Tally-Snapshot": str(snapshot.pk),
+        "Link": f'</reports/{slug}/codebook.csv>; rel="describedby"',
+    }
+    # A tidy CSV has no room for a comment line: the header and the file name say it instead,
+    # and the codebook's series row spells it out.
+    if _synthetic(snapshot):
+        headers["Tally-Synthetic"] = "true"
+    return headers
+
+
+def _filename(snapshot: Snapshot, slug: str, what: str) -> str:
+    return f"{slug}-{'synthetic-' if _synthetic(snapshot) else ''}{what}.csv"
+
+
+@require_GET
+def cells_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
+    if snapshot is None:
+        return _missing(request, slug)
+    return csv_response(
+        _filename(snapshot, slug, "cells"),
+        CELL_COLUMNS,
+        cell_rows(snapshot),
+        headers=_export_headers(snapshot, slug),
+    )
+
+
+@require_GET
+def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
+    if snapshot is None:
+        return _missing(request, slug)
+    return csv_response(
+        _filename(snapshot, slug, "codebook"),
+        CODEBOOK_COLUMNS,
+        codebook_rows(snapshot),
+        headers=_export_headers(snapshot, slug),
+    )
+
+
+# The SVG may be opened on its own: it needs nothing, so it gets the strictest policy.
+@require_GET
+@csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
+def chart_file(request: HttpRequest, slug: str, name: str, ext: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
+    if snapshot is None:
+        return _missing(request, slug)
+    etag = f'"{snapshot.pk}-{name}-{ext}"'
+    if request.GET.get("v") == str(snapshot.pk):
+        cache = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
+    else:
+        cache = f"public, max-age={PAGE_MAX_AGE}"
+    if request.headers.get("If-None-Match") == etag:
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"], not_modified["Cache-Control"] = etag, cache
+        return not_modified
+
+    def build() -> Any:
+        return report_build(snapshot).chart(name)
+
+    if ext == "csv":
+        chart = build()
+        if chart is None:
+            return _missing(request, slug, name)
+        headers = _export_headers(snapshot, slug)
+        headers.update({"ETag": etag, "Cache-Control": cache})
+        return csv_response(
+            _filename(snapshot, slug, name), CSV_FIELDS, chart_csv_rows(chart), headers=headers
+        )
+    image = chart_image(snapshot, name, build)
+    if image is None:
+        return _missing(request, slug, name)
+    body = image.svg.encode("utf-8") if ext == "svg" else bytes(image.png)
+    response = HttpResponse(body, content_type=CHART_TYPES[ext])
+    response["ETag"], response["Cache-Control"] = etag, cache
+    response["Content-Disposition"] = (
+        f'inline; filename="{_filename(snapshot, slug, name)[:-4]}.{ext}"'
+    )
+    return response
+
+
+def _broker_status() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_timeout=BROKER_TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    except (redis.RedisError, OSError):
+        return "unreachable"
+    finally:
+        client.close()
+    return "ok"
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers (503 otherwise), with the broker and snapshot ages."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:  # noqa: BLE001 (any failure to reach the database means unhealthy)
+        database = "unreachable"
+    snapshots = []
+    if database == "ok":
+        now = timezone.now()
+        for series in published_series():
+            snapshots.append(
+                {
+                    "series": series.slug,
+                    "published_at": series.last_published_at.isoformat(),
+                    "age_seconds": snapshot_age_seconds(series.last_published_at, now),
+                }
+            )
+    return JsonResponse(
+        {"database": database, "broker": _broker_status(), "published": snapshots},
+        status=200 if database == "ok" else 503,
     )

@@ -1,0 +1,200 @@
+"""CSV exports: rows from generators, one writer, streamed, safe to open in a spreadsheet.
+
+The writer neutralizes anything a spreadsheet would run as a formula: a text value starting
+with = + - @ | % tab or carriage return gets a leading apostrophe (as defusedcsv does, plus
+tab and CR, which defusedcsv lets through). Numbers stay numbers, so a negative change is
+still -0.05.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from django.http import StreamingHttpResponse
+
+from .models import Cell, Snapshot
+from .selectors import FLAG_MEANINGS, snapshot_cell_rows, summary_questions, summary_waves
+
+FORMULA_STARTS = ("=", "+", "-", "@", "|", "%", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^-?[0-9][0-9,.]*$")
+BATCH = 500
+
+CELL_COLUMNS = [
+    "series",
+    "wave",
+    "question",
+    "choice",
+    "option",
+    "dimension",
+    "segment",
+    "base_n",
+    "count",
+    "share",
+    "ci_low",
+    "ci_high",
+    "share_weighted",
+    "ci_low_weighted",
+    "ci_high_weighted",
+    "n_eff",
+    "flag",
+    "measure",
+    "compare_wave",
+    "design_effect",
+]
+CELL_COLUMN_MEANINGS = {
+    "series": "The series' slug.",
+    "wave": "The wave's label.",
+    "question": "Question key (for migration cells: migration).",
+    "choice": "Choice key; for a matrix, the row; for migration, the framework moved from.",
+    "option": "Matrix column key, or for migration the framework moved to; else empty.",
+    "dimension": "Key of the question the row is broken down by; empty on overall rows.",
+    "segment": "Choice key of the dimension; empty on overall rows.",
+    "base_n": "Respondents asked who answered (the denominator), unweighted.",
+    "count": "Respondents giving this answer, unweighted.",
+    "share": "count / base_n, a fraction from 0 to 1; for change, later minus earlier wave.",
+    "ci_low": "Lower end of the 95% Wilson interval (Newcombe for change).",
+    "ci_high": "Upper end of the 95% Wilson interval (Newcombe for change).",
+    "share_weighted": "Share after weighting, when the series is weighted.",
+    "ci_low_weighted": "Lower end of the weighted share's 95% interval (on n_eff).",
+    "ci_high_weighted": "Upper end of the weighted share's 95% interval (on n_eff).",
+    "n_eff": "Effective sample size, (sum of weights)^2 / sum of squared weights.",
+    "flag": "Why a value is missing or how to read it; empty when published as is.",
+    "measure": "share, change, retention or migration.",
+    "compare_wave": "For change: the earlier wave compared with.",
+    "design_effect": "Variance inflation from weighting (1 when unweighted).",
+}
+CODEBOOK_COLUMNS = [
+    "record",
+    "wave",
+    "question",
+    "kind",
+    "role",
+    "key",
+    "text",
+    "is_dimension",
+    "published",
+    "source",
+    "license",
+    "attribution",
+    "fielded_from",
+    "fielded_to",
+    "n",
+    "synthetic",
+]
+SYNTHETIC_NOTE = (
+    "Synthetic demo data: generated responses that describe no real people. "
+    "Do not cite these numbers as findings."
+)
+
+
+def safe_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+class _Line:
+    """A file-like object whose write returns the line, so csv.writer can feed a generator."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_lines(fieldnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The header and the rows as CSV text, a batch of rows per chunk."""
+    writer = csv.writer(_Line(), lineterminator="\r\n")
+    yield writer.writerow([safe_value(name) for name in fieldnames])
+    batch: list[str] = []
+    for row in rows:
+        batch.append(writer.writerow([safe_value(value) for value in row]))
+        if len(batch) >= BATCH:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def csv_response(
+    filename: str,
+    fieldnames: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    headers: dict[str, str] | None = None,
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in csv_lines(fieldnames, rows)),
+        content_type="text/csv; charset=utf-8; header=present",
+        headers=headers,
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def cell_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
+    slug = snapshot.series.slug
+    for cell in snapshot_cell_rows(snapshot):
+        cell["series"] = slug
+        yield [cell[name] for name in CELL_COLUMNS]
+
+
+def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
+    """Series, sources, questions and choices per wave, measures, flags and CSV columns."""
+    summary = snapshot.summary or {}
+    series = summary.get("series") or {}
+    synthetic = bool(series.get("is_synthetic", snapshot.series.is_synthetic))
+
+    def row(record: str, **values: Any) -> list[Any]:
+        return [record if name == "record" else values.get(name) for name in CODEBOOK_COLUMNS]
+
+    yield row(
+        "series",
+        key=snapshot.series.slug,
+        text=SYNTHETIC_NOTE if synthetic else snapshot.series.title,
+        synthetic=synthetic,
+    )
+    for wave in summary_waves(summary):
+        yield row(
+            "source",
+            wave=wave["label"],
+            key=wave.get("survey"),
+            text=wave.get("title"),
+            source=wave.get("source"),
+            license=wave.get("license"),
+            attribution=wave.get("attribution"),
+            fielded_from=wave.get("fielded_from"),
+            fielded_to=wave.get("fielded_to"),
+            n=wave.get("n"),
+            synthetic=bool(wave.get("is_synthetic", synthetic)),
+        )
+    for question in summary_questions(summary):
+        key, kind = question["key"], question.get("kind", "")
+        common = {
+            "question": key,
+            "kind": kind,
+            "is_dimension": bool(question.get("is_dimension", False)),
+            "published": bool(question.get("published", True)),
+        }
+        for wave, asked in (question.get("waves") or {}).items():
+            asked = asked or {}
+            yield row("question", wave=wave, key=key, text=asked.get("text"), **common)
+            role = "row" if kind == "matrix" else "option"
+            for choice_key, label in asked.get("choices") or []:
+                yield row("choice", wave=wave, role=role, key=choice_key, text=label, **common)
+            for column_key, label in asked.get("columns") or []:
+                yield row("choice", wave=wave, role="column", key=column_key, text=label, **common)
+    for measure in Cell.Measure:
+        yield row("measure", key=measure.value, text=measure.label)
+    for flag, meaning in FLAG_MEANINGS.items():
+        if flag:
+            yield row("flag", key=flag, text=meaning)
+    for name in CELL_COLUMNS:
+        yield row("column", key=name, text=CELL_COLUMN_MEANINGS[name])

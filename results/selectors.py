@@ -1,0 +1,544 @@
+"""Read-only queries over published snapshots, and the report assembled from them.
+
+Public pages, CSVs and the API read only what is here: the latest *published* snapshot of a
+series and its cells, never responses. Every cell passes through `cell_public` on its way
+out, so a value the disclosure step left in a suppressed cell still cannot leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max, Q, QuerySet
+
+from survey.models import Series
+
+from .models import Cell, Snapshot
+
+HEADLINE_QUESTION = "frameworks_used"
+STATUS_QUESTION = "framework_status"
+NEW_PROJECTS = "new-projects"
+HEADLINE_ITEMS = 8
+BREAKDOWN_ITEMS = 4
+
+FLAG_MEANINGS: dict[str, str] = {
+    "": "Published.",
+    "suppressed-count": "Suppressed: fewer than k people gave this answer, or fewer than k "
+    "did not.",
+    "suppressed-base": "Suppressed: fewer than k people in this group answered the question.",
+    "suppressed-secondary": "Suppressed so that another suppressed value cannot be worked out "
+    "by subtraction.",
+    "low-n-eff": "Not shown: the effective sample size is below the minimum for a reliable share.",
+    "wording-break": "Not comparable: the question was worded differently in the earlier wave.",
+    "no-detectable-change": "No detectable change: the 95% interval of the change includes zero.",
+    "not-asked": "Not asked in this wave.",
+}
+VALUE_FIELDS = (
+    "count",
+    "share",
+    "ci_low",
+    "ci_high",
+    "share_weighted",
+    "ci_low_weighted",
+    "ci_high_weighted",
+)
+# Flags under which no value is public. Unknown flags count as hiding: a flag added to the
+# disclosure step later must not start leaking here.
+SHOWN_FLAGS = frozenset({"", "no-detectable-change"})
+CELL_FIELDS = (
+    "measure",
+    "wave",
+    "compare_wave",
+    "question",
+    "choice",
+    "option",
+    "dimension",
+    "segment",
+    "base_n",
+    *VALUE_FIELDS,
+    "n_eff",
+    "design_effect",
+    "flag",
+)
+
+
+def flag_meaning(flag: str) -> str:
+    return FLAG_MEANINGS.get(flag, f"Not shown ({flag}).")
+
+
+def cell_public(values: dict[str, Any]) -> dict[str, Any]:
+    """The cell's values with everything its flag withholds set to None."""
+    flag = values.get("flag") or ""
+    if flag in SHOWN_FLAGS:
+        return values
+    masked = dict(values)
+    for name in VALUE_FIELDS:
+        masked[name] = None
+    if flag in ("suppressed-base", "not-asked"):
+        masked["base_n"] = None
+        masked["n_eff"] = None
+    return masked
+
+
+def published_snapshot(slug: str) -> Snapshot | None:
+    """The latest published snapshot of the series, with its series, in one query."""
+    return (
+        Snapshot.objects.published()
+        .filter(series__slug=slug, status=Snapshot.Status.READY)
+        .select_related("series")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+
+
+def published_series() -> QuerySet[Series]:
+    """Series with a published snapshot, each annotated with when it was last published."""
+    return (
+        Series.objects.filter(
+            snapshots__published_at__isnull=False, snapshots__status=Snapshot.Status.READY
+        )
+        .annotate(last_published_at=Max("snapshots__published_at"))
+        .order_by("title", "slug")
+    )
+
+
+def snapshot_cells(snapshot: Snapshot, filters: dict[str, str] | None = None) -> QuerySet[Cell]:
+    cells = Cell.objects.filter(snapshot=snapshot).order_by("pk")
+    for name, value in (filters or {}).items():
+        cells = cells.filter(**{name: value})
+    return cells
+
+
+def snapshot_cell_rows(snapshot: Snapshot, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every cell of the snapshot as public values, read in chunks by one server-side cursor."""
+    rows = snapshot_cells(snapshot).values_list(*CELL_FIELDS)
+    for values in rows.iterator(chunk_size=chunk_size):
+        yield cell_public(dict(zip(CELL_FIELDS, values, strict=True)))
+
+
+# -- The summary: tolerant readers over the JSON the build writes. ---------------------------
+
+
+def summary_waves(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    waves = [w for w in summary.get("waves") or [] if isinstance(w, dict) and w.get("label")]
+    return sorted(waves, key=lambda w: (str(w.get("fielded_from") or ""), str(w["label"])))
+
+
+def summary_questions(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    return [q for q in summary.get("questions") or [] if isinstance(q, dict) and q.get("key")]
+
+
+@dataclass
+class Labels:
+    """Labels and texts from the summary; the latest wave's wording wins for labels."""
+
+    choices: dict[str, dict[str, str]] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    any_choice: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> Labels:
+        labels = cls()
+        order = [w["label"] for w in summary_waves(summary)]
+        rank = {label: i for i, label in enumerate(order)}
+        for question in summary_questions(summary):
+            key = question["key"]
+            per_wave = question.get("waves") or {}
+            for wave in sorted(per_wave, key=lambda w: rank.get(w, -1)):
+                asked = per_wave[wave] or {}
+                labels.texts.setdefault(key, {})[wave] = str(asked.get("text") or "")
+                for pair in asked.get("choices") or []:
+                    labels.choices.setdefault(key, {})[str(pair[0])] = str(pair[1])
+                    labels.any_choice[str(pair[0])] = str(pair[1])
+                for pair in asked.get("columns") or []:
+                    labels.columns.setdefault(key, {})[str(pair[0])] = str(pair[1])
+        return labels
+
+    def choice(self, question: str, key: str) -> str:
+        return self.choices.get(question, {}).get(key) or self.any_choice.get(key) or key
+
+    def column(self, question: str, key: str) -> str:
+        return self.columns.get(question, {}).get(key) or self.any_choice.get(key) or key
+
+
+def wording_runs(summary: dict[str, Any], question: str, waves: list[str]) -> dict[str, int]:
+    """Number the runs of waves that asked the question in the same words."""
+    labels = Labels.from_summary(summary)
+    texts = labels.texts.get(question, {})
+    break_waves = {
+        str(b.get("wave"))
+        for b in summary.get("breaks") or []
+        if isinstance(b, dict) and b.get("question") == question
+    }
+    runs: dict[str, int] = {}
+    run, previous_text = 0, None
+    for index, wave in enumerate(waves):
+        text = texts.get(wave)
+        changed = previous_text is not None and text is not None and text != previous_text
+        if index and (wave in break_waves or changed):
+            run += 1
+        runs[wave] = run
+        previous_text = text if text is not None else previous_text
+    return runs
+
+
+# -- The report ------------------------------------------------------------------------------
+
+
+@dataclass
+class ChartData:
+    """One chart's data: tidy rows (already public), and how to draw and tabulate them."""
+
+    name: str
+    kind: str  # trend | dots | change | heatmap
+    title: str
+    subtitle: str
+    rows: list[dict[str, Any]]
+    alt: str
+    notes: list[str] = field(default_factory=list)
+    breaks: list[dict[str, Any]] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # item labels, top first
+    wave_order: list[str] = field(default_factory=list)
+    facet: str = ""  # row field that splits the chart into small multiples
+    synthetic: bool = False
+    source: str = ""
+
+    @property
+    def drawn(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if row["share"] is not None]
+
+
+@dataclass
+class Report:
+    snapshot: Snapshot
+    series: Series
+    summary: dict[str, Any]
+    synthetic: bool
+    waves: list[dict[str, Any]]
+    headline: ChartData | None
+    changes: ChartData | None
+    dead: list[ChartData]
+    breakdowns: list[ChartData]
+    latest_wave: str
+    wording_notes: list[str]
+
+    @property
+    def charts(self) -> list[ChartData]:
+        found = [self.headline, self.changes, *self.dead, *self.breakdowns]
+        return [chart for chart in found if chart is not None]
+
+    def chart(self, name: str) -> ChartData | None:
+        return next((chart for chart in self.charts if chart.name == name), None)
+
+
+def _row(chart: str, cell: dict[str, Any], labels: Labels, series: str) -> dict[str, Any]:
+    question, flag = cell["question"], cell["flag"] or ""
+    is_migration = cell["measure"] == Cell.Measure.MIGRATION
+    option = cell["option"]
+    return {
+        "series": series,
+        "chart": chart,
+        **cell,
+        "choice_label": labels.choice(question, cell["choice"]),
+        "option_label": (
+            labels.any_choice.get(option, option)
+            if is_migration
+            else labels.column(question, option)
+        )
+        if option
+        else "",
+        "segment_label": labels.choice(cell["dimension"], cell["segment"])
+        if cell["dimension"]
+        else "",
+        "flag_meaning": flag_meaning(flag) if flag else "",
+        "wording": "",
+    }
+
+
+def wave_number(label: str) -> float | None:
+    try:
+        return float(label)
+    except ValueError:
+        return None
+
+
+def _source_line(summary: dict[str, Any], waves: list[str]) -> str:
+    sources = []
+    for wave in summary_waves(summary):
+        if wave["label"] in waves and wave.get("source") and wave["source"] not in sources:
+            sources.append(str(wave["source"]))
+    return "Source: " + "; ".join(sources) if sources else ""
+
+
+def report_build(snapshot: Snapshot) -> Report:
+    """Assemble the trend report of a published snapshot in one query over its cells."""
+    summary = snapshot.summary or {}
+    series = snapshot.series
+    synthetic = bool((summary.get("series") or {}).get("is_synthetic", series.is_synthetic))
+    labels = Labels.from_summary(summary)
+    waves = summary_waves(summary)
+    wave_order = [w["label"] for w in waves]
+    latest = wave_order[-1] if wave_order else ""
+    overall = Q(dimension="")
+    wanted = (
+        Q(measure=Cell.Measure.SHARE, question=HEADLINE_QUESTION) & (overall | Q(wave=latest))
+        | Q(measure=Cell.Measure.CHANGE, question=HEADLINE_QUESTION) & overall
+        | Q(measure=Cell.Measure.SHARE, question=STATUS_QUESTION, option=NEW_PROJECTS) & overall
+        | Q(measure__in=[Cell.Measure.RETENTION, Cell.Measure.MIGRATION]) & overall
+    )
+    cells = [
+        cell_public(dict(zip(CELL_FIELDS, values, strict=True)))
+        for values in snapshot_cells(snapshot).filter(wanted).values_list(*CELL_FIELDS)
+    ]
+    for cell in cells:
+        if cell["wave"] not in wave_order:  # tolerate a summary that misses a wave
+            wave_order.append(cell["wave"])
+    context = _Context(summary, labels, series.slug, synthetic, wave_order)
+
+    headline, notes = _headline(context, cells)
+    items = headline.order if headline else []
+    return Report(
+        snapshot=snapshot,
+        series=series,
+        summary=summary,
+        synthetic=synthetic,
+        waves=waves,
+        headline=headline,
+        changes=_changes(context, cells, items),
+        dead=[
+            chart
+            for chart in (
+                _new_projects(context, cells),
+                _retention(context, cells),
+                _migration(context, cells),
+            )
+            if chart is not None
+        ],
+        breakdowns=_breakdowns(context, cells, items, latest),
+        latest_wave=latest,
+        wording_notes=notes,
+    )
+
+
+@dataclass
+class _Context:
+    summary: dict[str, Any]
+    labels: Labels
+    slug: str
+    synthetic: bool
+    wave_order: list[str]
+
+    def rows(self, chart: str, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [_row(chart, cell, self.labels, self.slug) for cell in cells]
+
+    def chart(self, **fields: Any) -> ChartData:
+        waves = sorted({row["wave"] for row in fields["rows"]}, key=self.wave_order.index)
+        return ChartData(
+            synthetic=self.synthetic,
+            source=_source_line(self.summary, waves),
+            wave_order=waves,
+            **fields,
+        )
+
+
+def _rank_items(rows: list[dict[str, Any]], wave_order: list[str]) -> list[str]:
+    """Item labels ordered by their share in the latest wave that has one, highest first."""
+    best: dict[str, tuple[int, float]] = {}
+    for row in rows:
+        rank = (wave_order.index(row["wave"]), row["share"] if row["share"] is not None else -1)
+        label = row["choice_label"]
+        if label not in best or rank > best[label]:
+            best[label] = rank
+    return sorted(best, key=lambda label: best[label], reverse=True)
+
+
+def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData | None, list]:
+    found = [
+        c
+        for c in cells
+        if c["measure"] == Cell.Measure.SHARE
+        and c["question"] == HEADLINE_QUESTION
+        and not c["dimension"]
+    ]
+    if not found:
+        return None, []
+    rows = context.rows("headline", found)
+    order = _rank_items(rows, context.wave_order)[:HEADLINE_ITEMS]
+    rows = [row for row in rows if row["choice_label"] in order]
+    waves = [w for w in context.wave_order if any(row["wave"] == w for row in rows)]
+    runs = wording_runs(context.summary, HEADLINE_QUESTION, waves)
+    texts = context.labels.texts.get(HEADLINE_QUESTION, {})
+    spans: dict[int, list[str]] = {}
+    for wave in waves:
+        spans.setdefault(runs[wave], []).append(wave)
+    wording = {
+        run: f"asked {span[0]}" if len(span) == 1 else f"asked {span[0]}-{span[-1]}"
+        for run, span in spans.items()
+    }
+    for row in rows:
+        row["run"] = runs[row["wave"]]
+        row["wording"] = wording[row["run"]]
+        row["question_text"] = texts.get(row["wave"], "")
+    notes, breaks = [], []
+    for run in sorted(spans)[1:]:
+        first, previous = spans[run][0], spans[run - 1][-1]
+        notes.append(
+            f"The question changed between {previous} and {first}: {previous} asked "
+            f"“{texts.get(previous, '?')}”, {first} asked “{texts.get(first, '?')}”. "
+            "The lines are not joined across this break: the answers measure different things."
+        )
+        breaks.append({"wave": first, "previous_wave": previous})
+    latest = waves[-1]
+    chart = context.chart(
+        name="headline",
+        kind="trend",
+        title="Which ML frameworks do practitioners use?",
+        subtitle=f"Share of respondents using each framework, by wave; the {len(order)} most "
+        f"used in {latest}. Bars show 95% intervals.",
+        rows=rows,
+        alt=f"Line chart of the share of respondents using each of {len(order)} frameworks "
+        f"in each wave from {waves[0]} to {latest}; the table below gives every number.",
+        notes=notes,
+        breaks=breaks,
+        order=order,
+    )
+    return chart, notes
+
+
+def _changes(context: _Context, cells: list[dict[str, Any]], items: list[str]) -> ChartData | None:
+    found = [c for c in cells if c["measure"] == Cell.Measure.CHANGE and not c["dimension"]]
+    rows = [row for row in context.rows("changes", found) if row["choice_label"] in items]
+    if not rows:
+        return None
+    for row in rows:
+        row["pair"] = f"{row['compare_wave']} → {row['wave']}"
+    return context.chart(
+        name="changes",
+        kind="change",
+        title="What changed between waves?",
+        subtitle="Change in the share using each framework between consecutive waves, in "
+        "percentage points, with 95% Newcombe intervals.",
+        rows=rows,
+        alt="Dot chart of the change in each framework's share between consecutive waves, "
+        "with intervals; the table below gives every number.",
+        notes=[
+            "Where the interval includes zero the data show no detectable change. Changes "
+            "across a change in question wording are not computed."
+        ],
+        order=items,
+    )
+
+
+def _new_projects(context: _Context, cells: list[dict[str, Any]]) -> ChartData | None:
+    found = [c for c in cells if c["question"] == STATUS_QUESTION and c["option"] == NEW_PROJECTS]
+    if not found:
+        return None
+    rows = context.rows("new-projects", found)
+    return context.chart(
+        name="new-projects",
+        kind="dots",
+        title="Which frameworks do people pick for new projects?",
+        subtitle="Of those who rated each framework, the share who use it for new projects.",
+        rows=rows,
+        alt="Dot chart of the share using each framework for new projects, with intervals; "
+        "the table below gives every number.",
+        order=_rank_items(rows, context.wave_order),
+    )
+
+
+def _retention(context: _Context, cells: list[dict[str, Any]]) -> ChartData | None:
+    found = [c for c in cells if c["measure"] == Cell.Measure.RETENTION]
+    if not found:
+        return None
+    rows = context.rows("retention", found)
+    return context.chart(
+        name="retention",
+        kind="dots",
+        title="Who keeps using what they used?",
+        subtitle="Of those who ever used each framework, the share still using it.",
+        rows=rows,
+        alt="Dot chart of each framework's retention, with intervals; the table below gives "
+        "every number.",
+        order=_rank_items(rows, context.wave_order),
+    )
+
+
+def _migration(context: _Context, cells: list[dict[str, Any]]) -> ChartData | None:
+    found = [c for c in cells if c["measure"] == Cell.Measure.MIGRATION]
+    if not found:
+        return None
+    latest = max((c["wave"] for c in found), key=context.wave_order.index)
+    rows = context.rows("migration", [c for c in found if c["wave"] == latest])
+    return context.chart(
+        name="migration",
+        kind="heatmap",
+        title=f"Where did switchers go? ({latest})",
+        subtitle="Among respondents who moved a project from one framework to another, the "
+        "share of each move (from, down; to, across).",
+        rows=rows,
+        alt="Grid of the share of switchers moving from each framework (rows) to each other "
+        "framework (columns); the table below gives every number.",
+        order=_rank_items(rows, context.wave_order),
+    )
+
+
+def _breakdowns(
+    context: _Context, cells: list[dict[str, Any]], items: list[str], wave: str
+) -> list[ChartData]:
+    found = [
+        c
+        for c in cells
+        if c["measure"] == Cell.Measure.SHARE
+        and c["question"] == HEADLINE_QUESTION
+        and c["dimension"]
+        and c["wave"] == wave
+    ]
+    questions = summary_questions(context.summary)
+    dimensions = [q["key"] for q in questions if q.get("is_dimension")]
+    dimensions += sorted({c["dimension"] for c in found} - set(dimensions))
+    texts = context.labels.texts
+    charts = []
+    for dimension in dimensions:
+        rows = [
+            row
+            for row in context.rows(f"breakdown-{dimension}", found)
+            if row["dimension"] == dimension
+        ]
+        shown = [item for item in items if any(row["choice_label"] == item for row in rows)]
+        shown = shown[:BREAKDOWN_ITEMS] or _rank_items(rows, context.wave_order)[:BREAKDOWN_ITEMS]
+        rows = [row for row in rows if row["choice_label"] in shown]
+        if not rows:
+            continue
+        segment_order = list(context.labels.choices.get(dimension, {}).values())
+        rows.sort(
+            key=lambda row: (
+                shown.index(row["choice_label"]),
+                segment_order.index(row["segment_label"])
+                if row["segment_label"] in segment_order
+                else len(segment_order),
+            )
+        )
+        name = dimension.replace("_", " ")
+        question_text = next(iter(reversed(texts.get(dimension, {}).values())), name)
+        charts.append(
+            context.chart(
+                name=f"breakdown-{dimension}",
+                kind="dots",
+                title=f"Framework use by {name}, {wave}",
+                subtitle=f"Share using each framework, by answer to “{question_text}”",
+                rows=rows,
+                alt=f"Small multiples: for each of {len(shown)} frameworks, the share using it "
+                f"in each {name} group, with intervals; the table below gives every number.",
+                order=shown,
+                facet="choice_label",
+            )
+        )
+    return charts
+
+
+def snapshot_age_seconds(published_at: datetime, now: datetime) -> int:
+    return max(0, int((now - published_at).total_seconds()))

@@ -1,0 +1,92 @@
+"""Shapes of the results API: series, their published summary, and cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import Cell
+from .selectors import cell_public
+
+
+class SeriesSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    is_synthetic = serializers.BooleanField()
+    last_published_at = serializers.DateTimeField()
+    report = serializers.SerializerMethodField()
+    cells = serializers.SerializerMethodField()
+    cells_csv = serializers.SerializerMethodField()
+    codebook_csv = serializers.SerializerMethodField()
+
+    def _url(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_report(self, series: Any) -> str:
+        return self._url(f"/reports/{series.slug}/")
+
+    def get_cells(self, series: Any) -> str:
+        return self._url(f"/api/v1/series/{series.slug}/cells/")
+
+    def get_cells_csv(self, series: Any) -> str:
+        return self._url(f"/reports/{series.slug}/cells.csv")
+
+    def get_codebook_csv(self, series: Any) -> str:
+        return self._url(f"/reports/{series.slug}/codebook.csv")
+
+
+class SnapshotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    built_at = serializers.DateTimeField(allow_null=True)
+    summary = serializers.JSONField(
+        help_text="Waves (fielding, n, channels, exclusions, sources), questions and their "
+        "wording per wave, wording breaks, k, interval method and weighting."
+    )
+
+
+class SeriesDetailSerializer(SeriesSerializer):
+    snapshot = SnapshotSerializer()
+
+
+class CellSerializer(serializers.Serializer):
+    """One published number; values a flag withholds are null."""
+
+    measure = serializers.ChoiceField(choices=Cell.Measure.choices)
+    wave = serializers.CharField()
+    compare_wave = serializers.CharField()
+    question = serializers.CharField()
+    choice = serializers.CharField()
+    option = serializers.CharField()
+    dimension = serializers.CharField()
+    segment = serializers.CharField()
+    base_n = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField(allow_null=True)
+    share = serializers.FloatField(allow_null=True, help_text="Fraction from 0 to 1.")
+    ci_low = serializers.FloatField(allow_null=True)
+    ci_high = serializers.FloatField(allow_null=True)
+    share_weighted = serializers.FloatField(allow_null=True)
+    ci_low_weighted = serializers.FloatField(allow_null=True)
+    ci_high_weighted = serializers.FloatField(allow_null=True)
+    n_eff = serializers.FloatField(allow_null=True)
+    design_effect = serializers.FloatField(allow_null=True)
+    flag = serializers.CharField()
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return super().to_representation(cell_public(instance))
+
+
+class CellFilterSerializer(serializers.Serializer):
+    """Query parameters of the cells list; each is checked against the published snapshot."""
+
+    wave = serializers.CharField(required=False, max_length=40)
+    question = serializers.CharField(required=False, max_length=60)
+    measure = serializers.ChoiceField(choices=Cell.Measure.values, required=False)
+    dimension = serializers.CharField(
+        required=False,
+        max_length=60,
+        help_text="A dimension question key, or 'none' for overall rows only.",
+    )

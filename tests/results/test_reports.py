@@ -1,0 +1,149 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from results.models import Cell
+from tests.results.factories import (
+    LEAK,
+    NEW_TEXT,
+    OLD_TEXT,
+    CellFactory,
+    SeriesFactory,
+    SnapshotFactory,
+    census_snapshot,
+)
+
+URL = "/reports/ml-frameworks/"
+
+
+@pytest.mark.django_db
+def test_report_shows_the_headline_with_its_break_changes_and_method(client):
+    snapshot = census_snapshot()
+    response = client.get(URL)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>ML Framework Census</h1>" in page
+    assert f'src="/reports/ml-frameworks/charts/headline.svg?v={snapshot.pk}"' in page
+    # The 2018 wording is a break, said in words next to the chart.
+    assert "The question changed between 2018 and 2022" in page
+    assert OLD_TEXT in page and NEW_TEXT in page
+    assert "No detectable change." in page
+    assert "Is TensorFlow dead?" in page
+    assert "Framework use by company size, 2026" in page
+    assert "The sample is self-selected." in page
+    assert "2026-03-01 to 2026-04-30" in page
+    assert "newsletter: 500" in page and "conference: fewer than 10" in page
+    assert "too fast: 11" in page
+    assert "self-selection bias" in page
+    assert "Licensed CC BY 4.0".lower() in page.lower()
+    assert "Cite as:" in page and f"snapshot {snapshot.pk} published" in page
+    assert 'href="/reports/ml-frameworks/cells.csv"' in page
+    assert 'href="/reports/ml-frameworks/codebook.csv"' in page
+    assert "Synthetic demo data" not in page
+
+
+@pytest.mark.django_db
+def test_every_chart_has_a_table_and_three_downloads(client):
+    census_snapshot()
+    page = client.get(URL).content.decode()
+    charts = ["headline", "changes", "new-projects", "retention", "migration"]
+    for name in [*charts, "breakdown-company_size", "breakdown-role"]:
+        assert f'id="chart-{name}"' in page
+        for ext in ("svg", "png", "csv"):
+            assert f"/reports/ml-frameworks/charts/{name}.{ext}?v=" in page
+    assert page.count("<table>") >= 8  # one per chart, plus the waves table
+    assert "<script>" not in page and "style=" not in page
+
+
+@pytest.mark.django_db
+def test_suppressed_values_never_reach_the_page_and_say_why(client):
+    census_snapshot()
+    page = client.get(URL).content.decode()
+    assert f"{LEAK * 100:.1f}%" not in page
+    assert str(LEAK) not in page
+    assert "Suppressed: fewer than k people gave this answer" in page
+    assert "Suppressed so that another suppressed value cannot be worked out" in page
+
+
+@pytest.mark.django_db
+def test_synthetic_series_says_so_on_the_page(client):
+    census_snapshot(synthetic=True)
+    page = client.get(URL).content.decode()
+    assert "Synthetic demo data." in page
+    assert "synthetic demo data" in page.lower()
+
+
+@pytest.mark.django_db
+def test_unknown_series_gets_a_clear_404_page(client):
+    census_snapshot()
+    response = client.get("/reports/no-such-series/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "No published report here" in page
+    assert "no-such-series" in page
+    assert 'href="/reports/ml-frameworks/"' in page
+
+
+@pytest.mark.django_db
+def test_series_with_only_an_unpublished_snapshot_is_a_404(client):
+    census_snapshot(published=False)
+    assert client.get(URL).status_code == 404
+    assert "ML Framework Census" not in client.get("/reports/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_newer_ready_but_unpublished_snapshot_never_shows(client):
+    published = census_snapshot(published_ago=timedelta(days=2))
+    draft = SnapshotFactory(series=published.series, published_at=None)
+    CellFactory(
+        snapshot=draft,
+        wave="2026",
+        choice="pytorch",
+        base_n=900,
+        count=880,
+        share=0.977777,
+        ci_low=0.96,
+        ci_high=0.99,
+    )
+    page = client.get(URL).content.decode()
+    assert f"Snapshot {published.pk}," in page
+    assert f"Snapshot {draft.pk}," not in page
+    assert "97.8%" not in page
+
+
+@pytest.mark.django_db
+def test_reports_index_lists_only_published_series(client):
+    census_snapshot(synthetic=True)
+    SnapshotFactory(series=SeriesFactory(slug="draft-only", title="Draft Only"), published_at=None)
+    page = client.get("/reports/").content.decode()
+    assert 'href="/reports/ml-frameworks/"' in page
+    assert "synthetic demo data" in page
+    assert "Draft Only" not in page
+
+
+@pytest.mark.django_db
+def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
+    client, django_assert_num_queries
+):
+    snapshot = census_snapshot()
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).status_code == 200
+    Cell.objects.bulk_create(
+        Cell(
+            snapshot=snapshot,
+            wave="2026",
+            question="domains",
+            choice=f"c{i}",
+            base_n=900,
+            count=100,
+            share=100 / 900,
+        )
+        for i in range(500)
+    )
+    with django_assert_num_queries(len(small.captured_queries)):
+        client.get(URL)
+    assert len(small.captured_queries) <= 3
+    sql = " ".join(q["sql"] for q in small.captured_queries)
+    assert "survey_response" not in sql and "survey_answer" not in sql
