@@ -40,3 +40,16 @@ def show_if_labels(question: Question) -> str:
     if len(labels) > 3:
         return f'one of {len(labels)} answers to "{parent.text}"'
     return " or ".join(f'"{label}"' for label in labels)
+
+
+@register.filter
+def errors_for(form: PageForm, question: Question) -> list[str]:
+    """One message list per question, announced through the fieldset's aria-describedby."""
+    if question.kind == Question.Kind.MATRIX:
+        rows = [name for name in form.errors if name.startswith(field_name(question) + "__")]
+        rows = [name for name in rows if name != other_field_name(question)]
+        messages = [f"{len(rows)} row(s) below need an answer."] if rows else []
+    else:
+        messages = [str(m) for m in form.errors.get(field_name(question), [])]
+    messages += [str(m) for m in form.errors.get(other_field_name(question), [])]
+    return messages
