@@ -131,6 +131,45 @@ def chart_table(chart: ChartData, weighted: bool = False) -> tuple[list[str], li
     return head, body
 
 
+def focus_facts(charts: list[ChartData], choice: str = "tensorflow") -> list[str]:
+    """Plain sentences about one framework, from the charts' published rows only."""
+    facts = []
+    by_name = {chart.name: chart for chart in charts}
+
+    def latest(name: str) -> dict[str, Any] | None:
+        chart = by_name.get(name)
+        if chart is None:
+            return None
+        rows = [row for row in chart.drawn if row["choice"] == choice]
+        return max(rows, key=lambda row: chart.wave_order.index(row["wave"]), default=None)
+
+    if row := latest("headline"):
+        facts.append(
+            f"Used regularly by {_pct(row['share'])} of {row['wave']} respondents "
+            f"(95% interval {_interval(row)}, n = {_count(row['base_n'])})."
+        )
+    if row := latest("changes"):
+        verdict = (
+            "no detectable change"
+            if row["flag"] == "no-detectable-change"
+            else ("a detectable rise" if row["share"] > 0 else "a detectable fall")
+        )
+        facts.append(
+            f"Change from {row['compare_wave']} to {row['wave']}: {_pct(row['share'], True)} "
+            f"percentage points ({_interval(row, True)}): {verdict}."
+        )
+    if row := latest("new-projects"):
+        facts.append(
+            f"Chosen for new projects by {_pct(row['share'])} of those who rated it in "
+            f"{row['wave']} ({_interval(row)})."
+        )
+    if row := latest("retention"):
+        facts.append(
+            f"Still used by {_pct(row['share'])} of those who ever used it ({_interval(row)})."
+        )
+    return facts
+
+
 # -- Vega-Lite specs --------------------------------------------------------------------------
 
 
@@ -300,16 +339,27 @@ def _change(chart: ChartData) -> alt.TopLevelMixin:
 
 
 def _heatmap(chart: ChartData) -> alt.TopLevelMixin:
-    rows = chart.drawn
+    rows = [dict(row) for row in chart.rows]
     for row in rows:
-        row["label"] = f"{row['share'] * 100:.0f}%"
-    targets = list(dict.fromkeys(row["option_label"] for row in chart.rows))
-    sources = list(dict.fromkeys(row["choice_label"] for row in chart.rows))
-    x = alt.X("option_label:N", sort=targets, title="Moved to", axis=alt.Axis(orient="top"))
-    y = alt.Y("choice_label:N", sort=sources, title="Moved from")
+        row["label"] = "—" if row["share"] is None else f"{row['share'] * 100:.0f}%"
+    targets = list(dict.fromkeys(row["option_label"] for row in rows))
+    sources = list(dict.fromkeys(row["choice_label"] for row in rows))
+    x = alt.X(
+        "option_label:N",
+        sort=targets,
+        scale=alt.Scale(domain=targets),
+        title="Moved to",
+        axis=alt.Axis(orient="top", labelAngle=0),
+    )
+    y = alt.Y("choice_label:N", sort=sources, scale=alt.Scale(domain=sources), title="Moved from")
     base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y)
+    shown, hidden = "datum.share != null", "datum.share == null"
     return alt.layer(
-        base.mark_rect(stroke="white").encode(
+        # Suppressed moves stay on the grid as grey cells marked with a dash, not as blanks.
+        base.transform_filter(hidden).mark_rect(stroke="white", color="#e6e8ee"),
+        base.transform_filter(shown)
+        .mark_rect(stroke="white")
+        .encode(
             color=alt.Color(
                 "share:Q",
                 title="Share",
@@ -322,7 +372,7 @@ def _heatmap(chart: ChartData) -> alt.TopLevelMixin:
             color=alt.condition("datum.share > 0.3", alt.value("white"), alt.value(INK)),
         ),
     ).properties(
-        width=max(120, 70 * len(targets)), height=max(80, 36 * len(sources)), title=_title(chart)
+        width=max(120, 80 * len(targets)), height=max(80, 36 * len(sources)), title=_title(chart)
     )
 
 

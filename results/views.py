@@ -17,12 +17,11 @@ from django.utils import timezone
 from django.utils.csp import CSP
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csp import csp_override
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
-from survey.models import Series
 from survey.selectors import surveys_open
 
-from .charts import CSV_FIELDS, chart_csv_rows, chart_image, chart_table
+from .charts import CSV_FIELDS, chart_csv_rows, chart_image, chart_table, focus_facts
 from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
 from .models import Snapshot
 from .selectors import (
@@ -44,11 +43,8 @@ CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    published = Series.objects.filter(snapshots__published_at__isnull=False).distinct()
     return render(
-        request,
-        "survey/home.html",
-        {"surveys": surveys_open(), "published": published.order_by("title")},
+        request, "survey/home.html", {"surveys": surveys_open(), "published": published_series()}
     )
 
 
@@ -66,7 +62,7 @@ def _synthetic(snapshot: Snapshot) -> bool:
     return bool(series.get("is_synthetic", snapshot.series.is_synthetic))
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
 def reports(request: HttpRequest) -> HttpResponse:
     return render(request, "results/reports.html", {"published": published_series()})
@@ -117,7 +113,7 @@ def _methodology(report: Report) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = published_snapshot(slug)
@@ -154,6 +150,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "headline": charts.get("headline"),
             "changes": charts.get("changes"),
             "dead": [charts[c.name] for c in built.dead],
+            "tensorflow": focus_facts(built.charts, "tensorflow"),
             "breakdowns": [charts[c.name] for c in built.breakdowns],
             "methodology": methodology,
             "flags": [(flag, meaning) for flag, meaning in FLAG_MEANINGS.items() if flag],
@@ -179,7 +176,7 @@ def _filename(snapshot: Snapshot, slug: str, what: str) -> str:
     return f"{slug}-{'synthetic-' if _synthetic(snapshot) else ''}{what}.csv"
 
 
-@require_GET
+@require_safe
 def cells_csv(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = published_snapshot(slug)
     if snapshot is None:
@@ -192,7 +189,7 @@ def cells_csv(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = published_snapshot(slug)
     if snapshot is None:
@@ -206,7 +203,7 @@ def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 # The SVG may be opened on its own: it needs nothing, so it gets the strictest policy.
-@require_GET
+@require_safe
 @csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
 def chart_file(request: HttpRequest, slug: str, name: str, ext: str) -> HttpResponse:
     snapshot = published_snapshot(slug)
@@ -263,7 +260,7 @@ def _broker_status() -> str:
     return "ok"
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers (503 otherwise), with the broker and snapshot ages."""

@@ -127,8 +127,10 @@ def summary_for(series: Series, *, hostile: bool = False) -> dict[str, Any]:
             "fielded_to": "2026-04-30",
             "n": WAVE_N["2026"],
             "n_excluded": 14,
-            "exclusions": {"too fast": 11, "straight-lining": None},
-            "channels": {"newsletter": 500, "social": 396, "conference": None},
+            "exclusions": {"too fast": None, "straight-lining": None},
+            # Secondary suppression: with only one channel hidden it could be recovered
+            # from n by subtraction.
+            "channels": {"newsletter": 500, "social": None, "conference": None},
             "source": "Tally ML Framework Census",
             "license": "CC BY 4.0",
             "attribution": "Tally, ML Framework Census 2026",

@@ -35,7 +35,7 @@ def test_report_shows_the_headline_with_its_break_changes_and_method(client):
     assert "The sample is self-selected." in page
     assert "2026-03-01 to 2026-04-30" in page
     assert "newsletter: 500" in page and "conference: fewer than 10" in page
-    assert "too fast: 11" in page
+    assert "14 in all: straight-lining: fewer than 10; too fast: fewer than 10" in page
     assert "self-selection bias" in page
     assert "Licensed CC BY 4.0".lower() in page.lower()
     assert "Cite as:" in page and f"snapshot {snapshot.pk} published" in page
@@ -147,3 +147,44 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
     assert len(small.captured_queries) <= 3
     sql = " ".join(q["sql"] for q in small.captured_queries)
     assert "survey_response" not in sql and "survey_answer" not in sql
+
+
+@pytest.mark.django_db
+def test_the_dead_panel_sums_up_tensorflow_in_words(client):
+    census_snapshot()
+    page = client.get(URL).content.decode()
+    assert "TensorFlow in this snapshot" in page
+    assert "Used regularly by 31.0% of 2026 respondents" in page
+    assert "Change from 2022 to 2026: -9.0 percentage points" in page
+    assert "a detectable fall" in page
+    assert "Chosen for new projects by 12.0%" in page
+    assert "Still used by 36.8% of those who ever used it" in page
+
+
+@pytest.mark.django_db
+def test_weighted_series_shows_weighted_and_unweighted_side_by_side(client):
+    snapshot = census_snapshot()
+    snapshot.summary["weighting"] = {
+        "enabled": True,
+        "targets": [{"dimension": "region", "segment": "europe", "share": 0.25, "source": "ILO"}],
+        "trim": [0.2, 5.0],
+        "employer_cap": 3,
+        "design_effect": {"2026": 1.42},
+    }
+    snapshot.save()
+    snapshot.cells.filter(question="frameworks_used", wave="2026", dimension="").update(
+        share_weighted=0.5, ci_low_weighted=0.45, ci_high_weighted=0.55, design_effect=1.42
+    )
+    page = client.get(URL).content.decode()
+    assert "Weighted share" in page and "Design effect" in page
+    assert "50.0%" in page and "45.0 to 55.0%" in page
+    assert "region = europe: 25.0% (source: ILO)" in page
+    assert "2026: 1.42" in page
+
+
+@pytest.mark.django_db
+def test_report_answers_head_requests_with_cache_headers(client):
+    census_snapshot()
+    response = client.head(URL)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=60"
