@@ -19,7 +19,7 @@ from .models import ChartImage, Snapshot
 from .selectors import ChartData, wave_number
 
 WIDTH = 560
-FACET_WIDTH = 170
+FACET_WIDTH = 150
 FONT = "Liberation Sans, DejaVu Sans, sans-serif"
 INK = "#1d2330"
 MUTED = "#5b6475"
@@ -199,15 +199,18 @@ def _trend(chart: ChartData) -> alt.TopLevelMixin:
     numeric = all(wave_number(w) is not None for w in chart.wave_order)
     spread = len(chart.order)
     if numeric:
-        # Frameworks are nudged apart within a wave so their interval bars do not overlap.
+        nums = sorted(wave_number(w) for w in chart.wave_order)
+        gap = min((b - a for a, b in zip(nums, nums[1:], strict=False)), default=1.0)
+        # Frameworks are nudged apart within a wave so their interval bars do not overlap,
+        # by at most a third of the gap between waves.
+        step = gap / 3 / max(1, spread - 1)
         for row in rows:
-            offset = (chart.order.index(row["choice_label"]) - (spread - 1) / 2) * 0.09
+            offset = (chart.order.index(row["choice_label"]) - (spread - 1) / 2) * step
             row["x"] = wave_number(row["wave"]) + offset
-        nums = [wave_number(w) for w in chart.wave_order]
         x = alt.X(
             "x:Q",
             title="Wave",
-            scale=alt.Scale(domain=[min(nums) - 0.6, max(nums) + 0.6], nice=False),
+            scale=alt.Scale(domain=[nums[0] - gap / 3, nums[-1] + gap / 3], nice=False),
             axis=alt.Axis(values=nums, format="d", grid=False),
         )
     else:
@@ -296,7 +299,7 @@ def _dots(chart: ChartData) -> alt.TopLevelMixin:
             .properties(width=FACET_WIDTH)
             .facet(
                 facet=alt.Facet("choice_label:N", sort=chart.order, title=None),
-                columns=3,
+                columns=4,
                 title=_title(chart),
             )
         )

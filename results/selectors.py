@@ -123,8 +123,8 @@ def snapshot_cell_rows(snapshot: Snapshot, chunk_size: int = 2000) -> Iterator[d
 
 
 def summary_waves(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    waves = [w for w in summary.get("waves") or [] if isinstance(w, dict) and w.get("label")]
-    return sorted(waves, key=lambda w: (str(w.get("fielded_from") or ""), str(w["label"])))
+    # The build lists waves in series order; that order is kept, not re-derived from dates.
+    return [w for w in summary.get("waves") or [] if isinstance(w, dict) and w.get("label")]
 
 
 def summary_questions(summary: dict[str, Any]) -> list[dict[str, Any]]:
