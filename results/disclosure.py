@@ -51,7 +51,7 @@ MIGRATION_QUESTIONS = ("migration_from", "migration_to")
 STILL_USING = ("new-projects", "existing-only")
 STOPPED = "stopped"
 
-SHARE, RETENTION, MIGRATION = "share", "retention", "migration"
+SHARE, RETENTION, MIGRATION = "share", "retention", "migration"  # migration cells' question too
 TABLED_KINDS = {"single", "scale", "matrix"}  # kinds whose cells in a row add up to the base
 
 Key = Hashable

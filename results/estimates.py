@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 ALPHA = 0.05
@@ -41,6 +42,18 @@ def wilson(count: int | float, n: int | float) -> Interval:
     share = count / n
     # Rounding can put a bound a hair past the share at 0 or 1: keep the share inside.
     return float(max(min(low, share), 0.0)), float(min(max(high, share), 1.0))
+
+
+def wilson_many(counts: Sequence[float], ns: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Wilson intervals for many shares at once (the same formula, vectorized)."""
+    if not len(counts):
+        return [], []
+    count_array, n_array = np.asarray(counts, dtype=float), np.asarray(ns, dtype=float)
+    low, high = proportion_confint(count_array, n_array, alpha=ALPHA, method=SHARE_METHOD)
+    share = count_array / n_array
+    low = np.clip(np.minimum(low, share), 0.0, 1.0)
+    high = np.clip(np.maximum(high, share), 0.0, 1.0)
+    return [float(v) for v in low], [float(v) for v in high]
 
 
 def wilson_weighted(share: float, n_eff: float) -> Interval:

@@ -1,0 +1,205 @@
+import pytest
+from django.db.models import Q
+
+from results import disclosure
+from results.models import Cell, Snapshot, WeightingTarget
+from results.services import SnapshotNotPublishableError, snapshot_build, snapshot_publish
+from survey.models import Answer, Question, Response
+
+FIELDS = (
+    "measure", "wave", "compare_wave", "question", "choice", "option", "dimension", "segment",
+    "base_n", "count", "share", "ci_low", "ci_high", "share_weighted", "ci_low_weighted",
+    "ci_high_weighted", "n_eff", "design_effect", "flag",
+)  # fmt: skip
+
+
+def cell_tuples(snapshot: Snapshot) -> list[tuple]:
+    return list(snapshot.cells.order_by("pk").values_list(*FIELDS))
+
+
+def test_build_writes_a_ready_snapshot_that_passes_its_audit(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    assert snapshot.status == Snapshot.Status.READY
+    assert snapshot.audit_passed is True
+    assert snapshot.response_count == Response.objects.accepted().count() == 320
+    assert snapshot.watermark is not None
+    assert len(snapshot.inputs_digest) == 64
+    assert snapshot.parameters["k"] == 10
+    assert snapshot.published_at is None
+    measures = set(snapshot.cells.values_list("measure", flat=True))
+    assert measures == {"share", "change", "retention", "migration"}
+
+
+def test_overall_share_counts_those_who_answered_and_matches_the_responses(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    cell = snapshot.cells.get(
+        measure="share", wave="2025", question="frameworks_used", choice="pytorch", dimension=""
+    )
+    answered = Response.objects.accepted().filter(
+        survey__wave_label="2025", answers__question__key="frameworks_used"
+    )
+    using = Answer.objects.filter(
+        response__in=answered, question__key="frameworks_used", choice__key="pytorch"
+    ).count()
+    assert cell.base_n == answered.distinct().count()
+    assert cell.count == using
+    assert cell.share == pytest.approx(using / cell.base_n)
+    assert cell.ci_low < cell.share < cell.ci_high
+    assert cell.flag == ""
+
+
+def test_not_asked_is_not_none_company_size_base_holds_only_those_asked(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    cells = snapshot.cells.filter(
+        measure="share", wave="2024", question="company_size", dimension=""
+    )
+    asked = Response.objects.accepted().filter(
+        survey__wave_label="2024", answers__question__key="company_size"
+    )
+    bases = {c.base_n for c in cells}
+    assert bases == {asked.count()}
+    assert asked.count() < 160
+
+
+def test_nothing_public_holds_free_text_or_sensitive_questions(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    hidden = Question.objects.filter(Q(is_sensitive=True) | Q(kind__in=["text", "number"]))
+    assert not snapshot.cells.filter(question__in=hidden.values("key")).exists()
+    listed = {q["key"]: q for q in snapshot.summary["questions"]}
+    assert listed["company_name"]["published"] is False
+    assert listed["company_name"]["waves"]["2025"]["choices"] == []
+    assert listed["frameworks_used"]["published"] is True
+
+
+def test_every_missing_value_carries_a_flag(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    missing = snapshot.cells.exclude(measure="change").filter(Q(count=None) | Q(share=None))
+    assert missing.exists()
+    assert not missing.filter(flag="").exists()
+    for cell in missing.filter(count=None):
+        assert cell.share is None and cell.ci_low is None and cell.share_weighted is None
+    assert set(snapshot.cells.values_list("flag", flat=True)) <= set(disclosure.FLAGS)
+
+
+def test_segments_are_one_dimension_at_a_time(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    dimensions = set(snapshot.cells.exclude(dimension="").values_list("dimension", flat=True))
+    assert dimensions == {
+        "role", "company_size", "industry", "region", "ml_experience", "project_types"
+    }  # fmt: skip
+    assert not snapshot.cells.filter(question="role", dimension="role").exists()
+
+
+def test_rebuilding_the_same_inputs_gives_identical_cells(demo_series):
+    first = snapshot_build(series_id=demo_series.pk)
+    second = snapshot_build(series_id=demo_series.pk)
+    assert first.pk != second.pk
+    assert first.inputs_digest == second.inputs_digest
+    assert cell_tuples(first) == cell_tuples(second)
+    assert first.summary == second.summary
+
+
+def test_changes_between_waves_carry_newcombe_intervals(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    change = snapshot.cells.get(measure="change", question="frameworks_used", choice="pytorch")
+    assert (change.wave, change.compare_wave) == ("2025", "2024")
+    assert change.ci_low <= change.share <= change.ci_high
+    crossing = change.ci_low <= 0 <= change.ci_high
+    assert (change.flag == "no-detectable-change") == crossing
+
+
+def test_a_reworded_question_breaks_the_trend(demo_series):
+    Question.objects.filter(survey__wave_label="2025", key="satisfaction").update(
+        text="How happy are you with your main framework?"
+    )
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    changes = snapshot.cells.filter(measure="change", question="satisfaction")
+    assert changes.exists()
+    assert set(changes.values_list("flag", flat=True)) == {"wording-break"}
+    assert set(changes.values_list("share", flat=True)) == {None}
+    assert {"question": "satisfaction", "wave": "2025", "previous_wave": "2024"} in (
+        snapshot.summary["breaks"]
+    )
+
+
+def test_retention_counts_those_still_using_among_those_who_ever_used(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    shares = {
+        c.option: c.count
+        for c in snapshot.cells.filter(
+            measure="share", wave="2024", question="framework_status", choice="pytorch",
+            dimension="",
+        )
+    }  # fmt: skip
+    retention = snapshot.cells.get(measure="retention", wave="2024", choice="pytorch")
+    if retention.base_n is not None and None not in shares.values():
+        assert (
+            retention.base_n == shares["new-projects"] + shares["existing-only"] + shares["stopped"]
+        )
+        assert retention.count == shares["new-projects"] + shares["existing-only"]
+
+
+def test_migration_cells_count_pairs_among_switchers(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    pairs = snapshot.cells.filter(measure="migration", wave="2024")
+    switchers = Response.objects.accepted().filter(
+        survey__wave_label="2024", answers__question__key="migration_to"
+    )
+    assert {c.base_n for c in pairs} == {switchers.count()}
+    published = [c for c in pairs if c.count is not None]
+    assert published and all(c.count == 0 or c.count >= 10 for c in published)
+
+
+def test_summary_describes_waves_with_small_groups_hidden(demo_series):
+    Response.objects.filter(pk__in=Response.objects.order_by("pk").values("pk")[:3]).update(
+        curation="excluded", exclusion_reason="duplicate"
+    )
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    summary = snapshot.summary
+    assert summary["series"]["is_synthetic"] is True
+    assert [w["label"] for w in summary["waves"]] == ["2024", "2025"]
+    first = summary["waves"][0]
+    assert first["n"] == 157
+    assert first["n_excluded"] is None
+    assert first["exclusions"] == {"other reasons": None}
+    assert sum(n for n in first["channels"].values() if n) <= 157
+    assert summary["interval"] == "Wilson 95%; Newcombe 95% for changes"
+
+
+def test_weighting_fills_weighted_columns_with_design_effect(demo_series):
+    demo_series.weighting_enabled = True
+    demo_series.save()
+    for segment, share in (("europe", 0.5), ("north-america", 0.3), ("east-asia", 0.2)):
+        WeightingTarget.objects.create(
+            series=demo_series, dimension="region", segment=segment, share=share, source="test"
+        )
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    assert snapshot.summary["weighting"]["enabled"] is True
+    assert snapshot.summary["weighting"]["design_effect"]["2024"] > 1
+    cell = snapshot.cells.get(
+        measure="share", wave="2024", question="region", choice="europe", dimension=""
+    )
+    assert cell.share_weighted == pytest.approx(0.5 * cell.share_weighted / 0.5)
+    published = snapshot.cells.filter(measure="share", dimension="").exclude(share=None)
+    assert not published.filter(share_weighted=None).exists()
+    assert published.filter(design_effect__gt=1).exists()
+    assert snapshot.audit_passed
+
+
+def test_publish_refuses_a_snapshot_whose_audit_fails(demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    hidden = snapshot.cells.filter(measure="share", flag="suppressed-count").first()
+    Cell.objects.filter(pk=hidden.pk).update(count=3, flag="")
+    with pytest.raises(SnapshotNotPublishableError):
+        snapshot_publish(snapshot_id=snapshot.pk)
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+    assert snapshot.audit_passed is False
+
+
+def test_publish_sets_published_at_for_a_passing_snapshot(demo_series, admin_user):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    published = snapshot_publish(snapshot_id=snapshot.pk, user=admin_user)
+    assert published.published_at is not None
+    assert published.published_by == admin_user
+    assert Snapshot.objects.latest_published(demo_series) == published
