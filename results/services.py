@@ -11,13 +11,16 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from survey import selectors
@@ -32,6 +35,8 @@ logger = logging.getLogger(__name__)
 # Bump when a change to this module changes what the same inputs produce.
 BUILD_VERSION = "1"
 DIGITS = 10  # stored floats are rounded so that rebuilds compare equal
+STALE_JOB_SECONDS = 300  # a running job silent this long lost its worker
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 SEGMENT_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTI, Question.Kind.SCALE)
 
 
@@ -56,6 +61,18 @@ class WaveResult:
 
 
 Aggregates = dict[tuple[Any, ...], tuple[float, float, float]]
+
+
+Progress = Callable[[int, str], None]
+
+
+def _reporter(job_id: int | None, progress: Progress | None) -> Progress:
+    def report(percent: int, message: str) -> None:
+        if progress is not None:
+            progress(percent, message)
+        _progress(job_id, percent, message)
+
+    return report
 
 
 def _progress(job_id: int | None, percent: int, message: str) -> None:
@@ -510,11 +527,17 @@ def _digest(record: dict[str, Any]) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-def snapshot_build(*, series_id: int, job_id: int | None = None) -> Snapshot:
-    """Build a new snapshot of a series (status ready, not yet published)."""
+def snapshot_build(
+    *, series_id: int, job_id: int | None = None, progress: Progress | None = None
+) -> Snapshot:
+    """Build a new snapshot of a series (status ready, not yet published).
+
+    Progress goes to the job row (percent, message, heartbeat) and to `progress` if given.
+    """
+    report_progress = _reporter(job_id, progress)
     series = Series.objects.get(pk=series_id)
     k = disclosure.k_for(series.k_threshold)
-    _progress(job_id, 2, "Reading the series")
+    report_progress(2, "Reading the series")
     # The watermark is read first: later reads may include newer responses, never older.
     state = selectors.accepted_state(series_id=series_id)
     taxonomy = selectors.taxonomy_version_applied()
@@ -537,12 +560,12 @@ def snapshot_build(*, series_id: int, job_id: int | None = None) -> Snapshot:
     sums: list[Sums | None] = []
     design_effects: dict[str, float | None] = {}
     for index, survey in enumerate(waves):
-        _progress(job_id, 5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
+        report_progress(5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
         result = _wave_figures(survey, targets=targets, cap=series.employer_cap, weighted=weighted)
         figures += result.figures
         sums += result.sums
         design_effects[survey.wave_label] = result.design_effect
-    _progress(job_id, 75, "Protecting small groups")
+    report_progress(75, "Protecting small groups")
     protected = disclosure.protect(figures, _context(waves), k)
     cells = [_estimate(shown, s) for shown, s in zip(protected, sums, strict=True)]
     _intervals(cells)
@@ -557,7 +580,7 @@ def snapshot_build(*, series_id: int, job_id: int | None = None) -> Snapshot:
         "parameters": parameters,
         "code_version": BUILD_VERSION,
     }
-    _progress(job_id, 90, f"Writing {len(cells)} cells")
+    report_progress(90, f"Writing {len(cells)} cells")
     with transaction.atomic():
         snapshot = Snapshot.objects.create(
             series=series,
@@ -573,16 +596,16 @@ def snapshot_build(*, series_id: int, job_id: int | None = None) -> Snapshot:
         for cell in cells:
             cell.snapshot = snapshot
         Cell.objects.bulk_create(cells, batch_size=2000)
-        report = disclosure.audit(snapshot)
-        snapshot.audit_passed = report["passed"]
-        snapshot.audit_report = report
+        audit_report = disclosure.audit(snapshot)
+        snapshot.audit_passed = audit_report["passed"]
+        snapshot.audit_report = audit_report
         snapshot.status = Snapshot.Status.READY
         snapshot.built_at = timezone.now()
         snapshot.save(
             update_fields=["audit_passed", "audit_report", "status", "built_at"],
         )
-    _progress(job_id, 95, "Built")
-    logger.info("Built %s: %d cells, audit %s", snapshot, len(cells), report["passed"])
+    report_progress(95, "Built")
+    logger.info("Built %s: %d cells, audit %s", snapshot, len(cells), snapshot.audit_passed)
     return snapshot
 
 
@@ -611,10 +634,122 @@ def snapshot_publish(*, snapshot_id: int, user: Any = None) -> Snapshot:
     return snapshot
 
 
-def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) -> RebuildJob:
-    """Queue a rebuild of a series (or return the one already queued or running)."""
+def job_claim(*, job_id: int) -> RebuildJob | None:
+    """Take a queued job for this worker; None if it is gone, done or taken."""
+    with transaction.atomic():
+        job = (
+            RebuildJob.objects.select_for_update(skip_locked=True)
+            .select_related("series")
+            .filter(pk=job_id, status=RebuildJob.Status.QUEUED)
+            .first()
+        )
+        if job is None:
+            return None
+        now = timezone.now()
+        job.status = RebuildJob.Status.RUNNING
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = now
+        job.progress, job.message = 0, "Started"
+        job.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "started_at",
+                "heartbeat_at",
+                "progress",
+                "message",
+            ]
+        )
+    return job
+
+
+def job_run(*, job: RebuildJob) -> Snapshot | None:
+    """Build the job's series, publish if asked (and the audit passes), close the job.
+
+    Transient database errors put the job back in the queue and propagate, for the task to
+    retry; any other failure marks the job failed and leaves the published snapshot alone.
+    """
+    try:
+        snapshot = snapshot_build(series_id=job.series_id, job_id=job.pk)
+    except TRANSIENT_ERRORS:
+        RebuildJob.objects.filter(pk=job.pk, status=RebuildJob.Status.RUNNING).update(
+            status=RebuildJob.Status.QUEUED, message="Database unavailable: retrying"
+        )
+        raise
+    except Exception as error:
+        logger.exception("Rebuild job %s failed", job.pk)
+        RebuildJob.objects.filter(pk=job.pk).update(
+            status=RebuildJob.Status.FAILED,
+            message=f"Failed: {error}"[:300],
+            finished_at=timezone.now(),
+        )
+        return None
+    job.refresh_from_db(fields=["publish"])
+    verdict = "passed" if snapshot.audit_passed else "FAILED"
+    message = f"Built {snapshot.cells.count()} cells; audit {verdict}"
+    if (job.publish or job.series.auto_publish) and snapshot.audit_passed:
+        try:
+            snapshot_publish(snapshot_id=snapshot.pk, user=job.requested_by)
+            message += "; published"
+        except SnapshotNotPublishableError as error:
+            message += f"; not published: {error}"
+    RebuildJob.objects.filter(pk=job.pk).update(
+        status=RebuildJob.Status.DONE,
+        progress=100,
+        message=message[:300],
+        snapshot=snapshot,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    return snapshot
+
+
+def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]:
+    """Queue rebuilds of changed series, and requeue jobs whose worker stopped answering."""
+    stale_after = stale_after or timedelta(
+        seconds=getattr(settings, "TALLY_JOB_STALE_SECONDS", STALE_JOB_SECONDS)
+    )
+    cutoff = timezone.now() - stale_after
+    jobs: list[RebuildJob] = []
+    abandoned = RebuildJob.objects.filter(
+        Q(status=RebuildJob.Status.RUNNING)
+        & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        # A queued job whose message was lost (broker restarted) is sent again: claims are
+        # idempotent, so a duplicate message finds nothing to do.
+        | Q(status=RebuildJob.Status.QUEUED, created_at__lt=cutoff)
+    )
+    for pk in abandoned.values_list("pk", flat=True):
+        with transaction.atomic():
+            job = RebuildJob.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if job is None or job.status not in (
+                RebuildJob.Status.QUEUED,
+                RebuildJob.Status.RUNNING,
+            ):
+                continue
+            if job.status == RebuildJob.Status.RUNNING:
+                job.status = RebuildJob.Status.QUEUED
+                job.message = "Requeued: its worker stopped reporting progress"
+                job.save(update_fields=["status", "message"])
+            _queue(job.pk)
+            jobs.append(job)
+    taxonomy = selectors.taxonomy_version_applied()
+    for series in stale_series(taxonomy=taxonomy):
+        recently_failed = RebuildJob.objects.filter(
+            series=series, status=RebuildJob.Status.FAILED, finished_at__gte=cutoff
+        ).exists()
+        if not recently_failed:  # a build that keeps failing is retried every few minutes
+            jobs.append(rebuild_request(series_id=series.pk))
+    return jobs
+
+
+def _queue(job_id: int) -> None:
     from .tasks import rebuild  # tasks import services: import here to keep that direction
 
+    transaction.on_commit(lambda: rebuild.delay(job_id=job_id))
+
+
+def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) -> RebuildJob:
+    """Queue a rebuild of a series (or return the one already queued or running)."""
     try:
         with transaction.atomic():
             job = RebuildJob.objects.create(
@@ -628,7 +763,7 @@ def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) 
             RebuildJob.objects.filter(pk=job.pk).update(publish=True)
             job.publish = True
         return job
-    transaction.on_commit(lambda: rebuild.delay(job_id=job.pk))
+    _queue(job.pk)
     return job
 
 

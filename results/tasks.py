@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers that claim a job row and call one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from .services import TRANSIENT_ERRORS, job_claim, job_run, rebuild_refresh
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="results.refresh", acks_late=True, soft_time_limit=110, time_limit=120)
+def refresh() -> list[int]:
+    """Beat: queue rebuilds of series with new accepted responses; requeue stale jobs."""
+    jobs = rebuild_refresh()
+    logger.info("Refresh queued %d rebuild job(s)", len(jobs))
+    return [job.pk for job in jobs]
+
+
+# Time limits come from CELERY_TASK_TIME_LIMIT; rerunning is safe (claims are idempotent
+# and snapshots are immutable), so the message is acknowledged only when the task ends.
+@shared_task(
+    name="results.rebuild",
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def rebuild(*, job_id: int) -> int | None:
+    job = job_claim(job_id=job_id)
+    if job is None:
+        logger.info("Rebuild job %s is gone, done or taken", job_id)
+        return None
+    snapshot = job_run(job=job)
+    logger.info("Rebuild job %s finished: %s", job_id, snapshot)
+    return snapshot.pk if snapshot else None

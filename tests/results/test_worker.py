@@ -1,0 +1,84 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+from results.models import RebuildJob, Snapshot
+from results.services import rebuild_request
+from survey.demo import demo_load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env() -> dict[str, str]:
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+    }
+
+
+@pytest.fixture
+def worker(transactional_db):
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.skip("a real worker needs PostgreSQL and Redis")
+    app.control.purge()  # messages left by other tests would point at rolled-back rows
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=worker_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.worker
+def test_a_real_worker_rebuilds_and_publishes_through_redis(worker):
+    series = demo_load(responses_per_wave=60, seed=3)
+    job = rebuild_request(series_id=series.pk, publish=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (RebuildJob.Status.DONE, RebuildJob.Status.FAILED):
+            break
+        assert worker.poll() is None, worker.stdout.read().decode()[-3000:]
+        time.sleep(0.5)
+    assert job.status == RebuildJob.Status.DONE, job.message
+    assert job.snapshot is not None
+    assert Snapshot.objects.latest_published(series) == job.snapshot
