@@ -27,8 +27,10 @@ def fetch(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-@pytest.fixture
-def embedded_server(tmp_path):
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    # One server for the module: it builds the demo snapshot, which takes a while.
+    tmp_path = tmp_path_factory.mktemp("embedded")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SECRET_KEY"}}
     env |= {
@@ -73,3 +75,17 @@ def test_make_run_serves_the_census_and_demo_without_any_service(embedded_server
     status, survey = fetch(embedded_server + "/s/census-2026/")
     assert status == 200
     assert "Page 1 of 5" in survey
+
+
+def test_make_run_publishes_the_synthetic_demo_report_and_its_csvs(embedded_server):
+    status, report = fetch(embedded_server + "/reports/ml-frameworks-demo/")
+    assert status == 200
+    assert "synthetic" in report.lower()
+    status, cells = fetch(embedded_server + "/reports/ml-frameworks-demo/cells.csv")
+    assert status == 200
+    header, first = cells.splitlines()[:2]
+    assert header.startswith("series,wave,question,choice,option,dimension,segment,base_n,count")
+    assert first.startswith("ml-frameworks-demo,2024,")
+    status, codebook = fetch(embedded_server + "/reports/ml-frameworks-demo/codebook.csv")
+    assert status == 200
+    assert "frameworks_used" in codebook
