@@ -1,0 +1,208 @@
+"""Rebuild benchmark: snapshot_build against one GROUP BY pass over the same answer rows.
+
+Loads synthetic Census waves of each size with COPY into a dedicated database (created and
+dropped here), then times, in the same run, the floor (one SQL GROUP BY over the wave's
+answers) and the full rebuild (aggregate, estimate, protect, write). Prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+BENCH_DATABASE = "tally_bench"
+DEFAULT_SIZES = "10000,100000,1000000"
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    bench = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    return admin, bench
+
+
+def _recreate(admin_url: str, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        if not drop_only:
+            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+
+
+def _setup(bench_url: str) -> None:
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _copy(table: str, columns: list[str], frame: Any) -> None:
+    from django.db import connection
+
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+
+
+def load(size: int, rng: np.random.Generator) -> tuple[int, int, int]:
+    """One Census wave of `size` responses, about 20 answers each; returns ids and rows."""
+    import pandas as pd
+    from django.db import connection
+
+    from survey.census import CENSUS_SPEC
+    from survey.models import Answer, Choice, Response, Survey
+    from survey.services import survey_create
+
+    survey = survey_create(
+        spec=CENSUS_SPEC,
+        series_overrides={"slug": f"bench-{size}", "title": f"Bench {size}"},
+        survey_overrides={"slug": f"bench-{size}", "status": Survey.Status.CLOSED},
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Response._meta.db_table}")
+        start = cursor.fetchone()[0] + 1
+    ids = np.arange(start, start + size)
+    responses = pd.DataFrame(
+        {
+            "id": ids,
+            "survey_id": survey.pk,
+            "status": "complete",
+            "channel": rng.choice(["newsletter", "social", "direct", "conference"], size),
+            "respondent_hash": [f"bench-{size}-{i}" for i in range(size)],
+            "ip_hash": "",
+            "current_page": 5,
+            "started_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:10:00Z",
+            "submitted_at": "2026-01-01T00:10:00Z",
+            "curation": "accepted",
+            "exclusion_reason": "",
+            "quality_flags": "[]",
+            "company_normalized": "",
+            "source_row": "",
+        }
+    )
+    _copy(Response._meta.db_table, list(responses.columns), responses)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
+            [Response._meta.db_table, int(ids[-1])],
+        )
+    frames = []
+    for question in survey.questions.prefetch_related("choices"):
+        options = [c.pk for c in question.choices.all() if c.role == Choice.Role.OPTION]
+        rows = [c.pk for c in question.choices.all() if c.role == Choice.Role.ROW]
+        columns = [c.pk for c in question.choices.all() if c.role == Choice.Role.COLUMN]
+        if question.kind in ("single", "scale") and question.key not in (
+            "migration_from",
+            "migration_to",
+        ):
+            asked = rng.random(size) < (0.8 if question.show_if_question_id else 1.0)
+            frames.append((ids[asked], question.pk, rng.choice(options, asked.sum()), None))
+        elif question.key in ("migration_from", "migration_to"):
+            asked = (ids % 10) < 3  # the same 30% answer both
+            frames.append((ids[asked], question.pk, rng.choice(options, asked.sum()), None))
+        elif question.kind == "multi":
+            for choice in options:  # about two picks per respondent
+                picked = rng.random(size) < 2 / len(options)
+                frames.append((ids[picked], question.pk, np.full(picked.sum(), choice), None))
+        elif question.kind == "matrix":
+            for row in rows[:6]:  # a few frameworks rated each
+                rated = rng.random(size) < 0.6
+                frames.append((ids[rated], question.pk, np.full(rated.sum(), row),
+                               rng.choice(columns, rated.sum())))  # fmt: skip
+    answers = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "response_id": who,
+                    "question_id": qid,
+                    "choice_id": what,
+                    "column_id": pd.array(
+                        column if column is not None else [None] * len(who), dtype="Int64"
+                    ),
+                    "value_text": "",
+                }
+            )
+            for who, qid, what, column in frames
+        ],
+        ignore_index=True,
+    )
+    _copy(Answer._meta.db_table, list(answers.columns), answers)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return survey.series_id, survey.pk, len(answers)
+
+
+def floor(survey_id: int) -> float:
+    """One GROUP BY pass over the wave's answer rows (the best of three)."""
+    from survey.models import Question
+    from survey.selectors import answer_counts
+
+    question_ids = list(Question.objects.filter(survey_id=survey_id).values_list("pk", flat=True))
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        answer_counts(survey_id=survey_id, question_ids=question_ids)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def rebuild(series_id: int) -> tuple[float, int]:
+    from results.services import snapshot_build
+
+    started = time.perf_counter()
+    snapshot = snapshot_build(series_id=series_id)
+    return time.perf_counter() - started, snapshot.cells.count()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run rebuild")
+    parser.add_argument(
+        "--sizes", default=DEFAULT_SIZES, help="Responses per wave, e.g. 10000,100000"
+    )
+    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    admin_url, bench_url = _admin_url(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    )
+    _recreate(admin_url)
+    try:
+        _setup(bench_url)
+        rng = np.random.default_rng(2026)
+        print(f"{'responses':>10} {'answers':>11} {'load s':>8} {'floor s':>8} {'rebuild s':>10} "
+              f"{'ratio':>7} {'cells':>7}")  # fmt: skip
+        for size in sizes:
+            started = time.perf_counter()
+            series_id, survey_id, answers = load(size, rng)
+            loaded = time.perf_counter() - started
+            floor_s = floor(survey_id)
+            rebuild_s, cells = rebuild(series_id)
+            print(f"{size:>10} {answers:>11} {loaded:>8.1f} {floor_s:>8.3f} {rebuild_s:>10.2f} "
+                  f"{rebuild_s / floor_s:>6.1f}x {cells:>7}", flush=True)  # fmt: skip
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _recreate(admin_url, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()
