@@ -5,13 +5,13 @@ Flags only suggest; an admin decides, and every decision is a `CurationLog` row.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -39,7 +39,7 @@ SECONDS_PER_QUESTION = 3
 # Straight-lining: one column on at least this share of a matrix with this many rows answered.
 STRAIGHT_MIN_ROWS = 5
 STRAIGHT_SHARE = 0.9
-# Near-duplicates: more than this share of identical answer rows (Jaccard), among responses
+# Near-duplicates: the same answer to more than this share of the questions, among responses
 # that answered enough questions for likeness to mean something. With fewer (the Kaggle
 # imports keep 7 questions) typical respondents (student, India, scikit-learn) look alike
 # without being copies: on the 2022 wave a 75% rule flagged a fifth of everyone.
@@ -146,12 +146,15 @@ def quality_flags_compute(*, survey_id: int) -> Counter[str]:
         if ip in shared:
             flags[pk].add(DUPLICATE_RESPONDENT)
 
-    tokens: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
-    for row in answers.exclude(question__kind=Question.Kind.TEXT).values_list(
-        "response_id", "question_id", "choice_id", "column_id", "value_number"
-    ):
-        tokens[row[0]].add(row[1:])
-    for pk in near_duplicates(tokens):
+    rows: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for response_id, question_id, *value in answers.exclude(
+        question__kind=Question.Kind.TEXT
+    ).values_list("response_id", "question_id", "choice_id", "column_id", "value_number"):
+        rows[(response_id, question_id)].append(tuple(value))
+    by_response: dict[int, dict[int, Any]] = defaultdict(dict)
+    for (response_id, question_id), values in rows.items():
+        by_response[response_id][question_id] = tuple(sorted(values, key=str))
+    for pk in near_duplicates(by_response):
         flags[pk].add(NEAR_DUPLICATE)
 
     with transaction.atomic():
@@ -166,45 +169,50 @@ def quality_flags_compute(*, survey_id: int) -> Counter[str]:
 
 
 def near_duplicates(
-    tokens: dict[int, set[tuple[Any, ...]]],
-    *,  # each token is an answer row; its first item is the question
+    answers: dict[int, dict[int, Any]],
+    *,
     share: float = NEAR_DUPLICATE_SHARE,
     min_questions: int = NEAR_DUPLICATE_MIN_QUESTIONS,
 ) -> set[int]:
-    """Responses whose answer rows are more than `share` identical (Jaccard) to another's.
+    """Responses that give the same answer as another to more than `share` of the questions
+    either of them answered. answers: response id -> {question id: hashable answer}.
 
-    Exact, without comparing all pairs: identical sets are grouped first, then prefix
-    filtering (rarest tokens first; two sets above the threshold share a token in their
-    prefixes) with a length filter finds the candidate pairs, and each is verified.
+    Exact, without comparing all pairs: two such responses differ on fewer than
+    share_of_rest * Q of the Q questions, so splitting the questions into that many plus one
+    blocks, they agree on a whole block (pigeonhole). Only responses sharing a block's
+    answers are compared, with numpy.
     """
-    groups: dict[frozenset[tuple[Any, ...]], list[int]] = defaultdict(list)
-    for pk, items in tokens.items():
-        if len({token[0] for token in items}) >= min_questions:
-            groups[frozenset(items)].append(pk)
+    keep = [pk for pk, row in answers.items() if len(row) >= min_questions]
+    if len(keep) < 2:
+        return set()
+    questions = sorted({q for pk in keep for q in answers[pk]})
+    column = {q: i for i, q in enumerate(questions)}
+    codes: dict[Any, int] = {}
+    matrix = np.zeros((len(keep), len(questions)), dtype=np.int64)  # 0: not answered
+    for r, pk in enumerate(keep):
+        for q, value in answers[pk].items():
+            matrix[r, column[q]] = codes.setdefault((q, value), len(codes) + 1)
+    width = len(questions)
+    blocks = int((1 - share) * width) + 1
     found: set[int] = set()
-    for ids in groups.values():
-        if len(ids) > 1:
-            found.update(ids)
-    distinct = sorted(groups, key=len)
-    frequency = Counter(token for items in distinct for token in items)
-    order = {token: n for n, token in enumerate(sorted(frequency, key=lambda t: (frequency[t], t)))}
-    index: dict[int, list[int]] = defaultdict(list)
-    ordered = [sorted(order[t] for t in items) for items in distinct]
-    sets = [set(items) for items in ordered]
-    for i, items in enumerate(ordered):
-        size = len(items)
-        prefix = size - math.ceil(share * size) + 1
-        seen: set[int] = set()
-        for token in items[:prefix]:
-            for j in index[token]:
-                if j in seen or len(ordered[j]) < share * size:
-                    continue
-                seen.add(j)
-                common = len(sets[i] & sets[j])
-                if common / (size + len(ordered[j]) - common) > share:
-                    found.update(groups[distinct[i]])
-                    found.update(groups[distinct[j]])
-            index[token].append(i)
+    checked: set[tuple[int, int]] = set()
+    for part in np.array_split(np.arange(width), blocks):
+        buckets: dict[bytes, list[int]] = defaultdict(list)
+        for r, key in enumerate(matrix[:, part]):
+            buckets[key.tobytes()].append(r)
+        for rows in buckets.values():
+            if len(rows) < 2:
+                continue
+            sub = matrix[rows]
+            answered = sub != 0
+            same = ((sub[:, None, :] == sub[None, :, :]) & answered[:, None, :]).sum(2)
+            either = (answered[:, None, :] | answered[None, :, :]).sum(2)
+            hits = np.argwhere(np.triu(same > share * either, k=1))
+            for a, b in hits:
+                pair = (rows[a], rows[b])
+                if pair not in checked:
+                    checked.add(pair)
+                    found.update((keep[rows[a]], keep[rows[b]]))
     return found
 
 
@@ -277,6 +285,10 @@ class TextGroup:
     @property
     def label(self) -> str:
         return self.texts.most_common(1)[0][0]
+
+    @property
+    def entries(self) -> list[tuple[str, int]]:
+        return self.texts.most_common()
 
     @property
     def count(self) -> int:

@@ -1,1 +1,1 @@
-from . import authoring  # noqa: F401 (registers the authoring admin)
+from . import authoring, curation, taxonomy  # noqa: F401 (each module registers its admin)

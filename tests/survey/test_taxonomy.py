@@ -1,0 +1,139 @@
+"""The taxonomy: normalizing labels, versions, and re-applying it to every wave."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from survey.models import Alias, Answer, Choice, Entity, TaxonomyVersion
+from survey.services import Structure, response_import
+from survey.taxonomy import (
+    TaxonomyIndex,
+    alias_add,
+    normalize,
+    taxonomy_apply,
+    taxonomy_seed,
+    taxonomy_version_latest_applied,
+)
+
+LABELS = ["Scikit-learn", "Fast.ai", "MXNet", "H2O 3", "tf.keras", "Hugging Face Transformers"]
+
+
+def _variant(label: str, data: st.DataObject) -> str:
+    cased = "".join(c.upper() if data.draw(st.booleans()) else c.lower() for c in label)
+    left = data.draw(st.sampled_from(["", " ", "  ", "\t", "\u00a0"]))
+    right = data.draw(st.sampled_from(["", " ", "   ", "\n"]))
+    return left + cased.replace(" ", data.draw(st.sampled_from([" ", "  ", "\u00a0"]))) + right
+
+
+@given(label=st.sampled_from(LABELS), data=st.data())
+def test_case_and_space_variants_normalize_alike(label, data):
+    assert normalize(_variant(label, data)) == normalize(label)
+
+
+def test_default_taxonomy_is_seeded_by_the_migration(db):
+    index = TaxonomyIndex.load()
+    assert index.lookup("framework", "torch").key == "pytorch"
+    assert index.lookup("framework", "tf.keras").key == "keras"
+    assert index.lookup("framework", "Huggingface").key == "huggingface-transformers"
+    assert index.lookup("framework", "Hugging Face Transformers").key == "huggingface-transformers"
+    assert index.lookup("framework", "  Scikit-learn ").key == "scikit-learn"
+    assert index.lookup("framework", "H20").key == index.lookup("framework", "H2O 3").key == "h2o"
+    assert Entity.objects.get(kind="framework", key="flax").parent.key == "jax"
+    assert index.lookup("company-size", "> 10,000 employees").key == "10000-plus"
+    assert TaxonomyVersion.objects.exists()
+
+
+def test_seeding_again_changes_nothing(db):
+    versions = TaxonomyVersion.objects.count()
+    assert taxonomy_seed() is None
+    assert TaxonomyVersion.objects.count() == versions
+
+
+def test_alias_add_makes_a_version_with_who_and_what(db, curator):
+    entity = Entity.objects.get(kind="framework", key="jax")
+    alias, version = alias_add(entity=entity, text="jaxlib", user=curator)
+    assert alias.normalized == "jaxlib"
+    assert version.created_by == curator
+    assert version.changes.get().description == "Alias 'jaxlib' -> framework jax"
+    assert alias_add(entity=entity, text="JAXLIB ", user=curator)[1] is None
+
+
+def _census_response(census, values, n=0):
+    structure = Structure.of(census)
+    response, answers = response_import(
+        survey=census,
+        respondent_hash=f"t-{n}",
+        values=values,
+        channel="direct",
+        structure=structure,
+    )
+    response.save()
+    for answer in answers:
+        answer.response = response
+    Answer.objects.bulk_create(answers)
+    return response
+
+
+def _keys(response):
+    return set(
+        Answer.objects.filter(response=response, question__key="frameworks_used").values_list(
+            "choice__key", flat=True
+        )
+    )
+
+
+def test_apply_maps_other_texts_and_merges_duplicates(census, curator):
+    both = _census_response(
+        census,
+        {
+            "role": "student",
+            "region": "europe",
+            "frameworks_used": ["pytorch", "other"],
+            "frameworks_used__other": "torch",
+        },
+        1,
+    )
+    split = _census_response(
+        census,
+        {
+            "role": "student",
+            "region": "europe",
+            "frameworks_used": ["other"],
+            "frameworks_used__other": "tf.keras, jaxlib, frobnicate",
+        },
+        2,
+    )
+    report = taxonomy_apply(user=curator)
+    assert _keys(both) == {"pytorch"}
+    assert _keys(split) == {"keras", "other"}  # frobnicate is still unknown
+    assert report.other_texts_mapped == 2
+    assert (
+        taxonomy_version_latest_applied() == TaxonomyVersion.objects.order_by("-number")[0].number
+    )
+    assert both.curation_logs.get().action == "map_other"
+
+    alias_add(entity=Entity.objects.get(kind="framework", key="jax"), text="jaxlib", user=curator)
+    taxonomy_apply(user=curator)
+    assert _keys(split) == {"keras", "jax", "other"}
+    taxonomy_apply(user=curator)  # idempotent
+    assert Answer.objects.filter(response=split, question__key="frameworks_used").count() == 3
+
+
+def test_apply_merges_a_reviewable_choice_into_the_canonical_one(db, kaggle_file, curator):
+    from django.core.management import call_command
+
+    call_command(
+        "import_kaggle", str(kaggle_file()), "--wave", "2099", "--no-progress", stdout=None
+    )
+    role = Choice.objects.get(question__survey__slug="kaggle-2099", key="data-architect")
+    assert role.needs_review
+    entity = Entity.objects.get(kind="role", key="data-engineer")
+    alias_add(entity=entity, text="Data Architect", user=curator)
+    taxonomy_apply(user=curator)
+    assert not Choice.objects.filter(pk=role.pk).exists()
+    assert (
+        Answer.objects.filter(
+            question__survey__slug="kaggle-2099", question__key="role", choice__key="data-engineer"
+        ).count()
+        == 1
+    )
+    assert Alias.objects.filter(text="Data Architect").exists()
