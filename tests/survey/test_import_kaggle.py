@@ -239,3 +239,37 @@ def test_zip_member_is_found_past_macos_junk(db, tmp_path, kaggle_file):
     out = _import(archive, "2099")
     assert "from kaggle_survey_2099_responses.csv" in out
     assert Survey.objects.get(slug="kaggle-2099").responses.count() == 4
+
+
+def test_snapshot_of_the_series_shows_the_figures_and_the_wording_break(waves, db, curator):
+    from results.services import snapshot_build
+    from survey.taxonomy import taxonomy_apply
+
+    series = Survey.objects.get(slug="kaggle-2022").series
+    taxonomy_apply(user=curator)
+    snapshot = snapshot_build(series_id=series.pk)
+    cells = snapshot.cells.filter(
+        measure="share", question="frameworks_used", dimension="", wave="2022"
+    )
+    tensorflow = cells.get(choice="tensorflow")
+    assert tensorflow.base_n == 16_240
+    assert 100 * tensorflow.share == pytest.approx(49.0, abs=0.1)
+    assert 100 * cells.get(choice="jax").share == pytest.approx(1.6, abs=0.1)
+    assert snapshot.taxonomy_version is not None
+    breaks = snapshot.summary["breaks"]
+    assert any(b.get("question") == "frameworks_used" for b in breaks)
+    # Across the wording break no change is computed: the cells say why instead.
+    changes = snapshot.cells.filter(
+        measure="change", question="frameworks_used", wave="2022", compare_wave="2018"
+    )
+    assert not changes.exclude(share=None).exists()
+
+    excluded = Response.objects.filter(
+        survey__slug="kaggle-2022", answers__choice__key="jax"
+    ).first()
+    response_exclude(response_ids=[excluded.pk], reason="Test rule", user=curator)
+    again = snapshot_build(series_id=series.pk)
+    jax = again.cells.get(
+        measure="share", question="frameworks_used", dimension="", wave="2022", choice="jax"
+    )
+    assert jax.base_n == 16_239 and jax.count == 251
