@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
@@ -19,14 +18,6 @@ TRIM = (0.2, 5.0)  # weights end within these multiples of the mean weight
 MAX_ITERATIONS = 200
 TOLERANCE = 1e-9
 WEIGHT_TABLE = "results_build_weight"
-
-
-@dataclass(frozen=True)
-class Margin:
-    """Target shares of one dimension's segments, by column of the category matrix."""
-
-    dimension: str
-    shares: dict[int, float]  # category code -> target share (normalized here)
 
 
 def rake(
@@ -98,17 +89,28 @@ def employer_factors(companies: Sequence[str], cap: int | None) -> np.ndarray:
 
 
 def cap_employers(weights: np.ndarray, companies: Sequence[str], cap: int | None) -> np.ndarray:
-    """After raking: scale down any employer whose weight exceeds cap x the mean weight."""
-    if not cap or weights.size == 0:
+    """After raking: scale down any employer whose weight exceeds cap x the mean weight.
+
+    Scaling one employer moves the mean, so the share is solved for: with n respondents,
+    an employer's sum S must satisfy S = cap x (rest + S) / n, i.e. S = cap x rest / (n - cap).
+    """
+    n = weights.size
+    if not cap or n == 0 or cap >= n:
         return weights
-    capped = weights.copy()
-    mean = capped.mean()
+    capped = weights.astype(float).copy()
     codes = np.array(companies, dtype=object)
-    for company in sorted({c for c in companies if c}):
-        members = codes == company
-        total = capped[members].sum()
-        if total > cap * mean:
-            capped[members] *= cap * mean / total
+    groups = [codes == company for company in sorted({c for c in companies if c})]
+    for _ in range(50):  # several employers interact through the mean: repeat until stable
+        moved = False
+        for members in groups:
+            total = capped[members].sum()
+            rest = capped.sum() - total
+            allowed = cap * rest / (n - cap)
+            if total > allowed * (1 + 1e-12):
+                capped[members] *= allowed / total
+                moved = True
+        if not moved:
+            break
     return capped / capped.mean()
 
 
