@@ -1,0 +1,99 @@
+"""A response sent in the browser reaches the published report with no admin involved."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from config.celery import app
+from results.models import Snapshot
+from survey.models import Answer
+from survey.services import Structure, response_import
+
+from .test_worker import ROOT, worker_env
+
+
+@pytest.fixture
+def worker_with_beat(transactional_db, tmp_path):
+    import os
+
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        pytest.skip("a real worker needs PostgreSQL and Redis")
+    app.control.purge()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--schedule",
+            str(tmp_path / "beat-schedule"),
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env={**worker_env(), "TALLY_REFRESH_SECONDS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wait_for_published(series, *, responses: int, process, seconds: float = 90) -> Snapshot:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        snapshot = Snapshot.objects.latest_published(series)
+        if snapshot is not None and snapshot.response_count == responses:
+            return snapshot
+        assert process.poll() is None, process.stdout.read().decode()[-3000:]
+        time.sleep(0.5)
+    pytest.fail(f"no published snapshot with {responses} responses within {seconds} s")
+
+
+@pytest.mark.worker
+def test_a_browser_response_appears_in_the_next_published_snapshot(
+    census, census_post, worker_with_beat
+):
+    structure = Structure.of(census)
+    for index in range(20):
+        response, answers = response_import(
+            survey=census,
+            respondent_hash=f"earlier-{index}",
+            values={"role": "student", "region": "europe", "frameworks_used": ["pytorch"]},
+            channel="direct",
+            structure=structure,
+        )
+        response.save()
+        for answer in answers:
+            answer.response = response
+        Answer.objects.bulk_create(answers)
+    first = wait_for_published(census.series, responses=20, process=worker_with_beat)
+
+    client = Client()
+    for number, data in enumerate(census_post, start=1):
+        assert client.post("/s/census-2026/", {"page": str(number), **data}).status_code == 302
+
+    second = wait_for_published(census.series, responses=21, process=worker_with_beat)
+    assert second.pk != first.pk
+    pytorch = second.cells.get(
+        measure="share", wave="2026", question="frameworks_used", choice="pytorch",
+        dimension="", option="",
+    )  # fmt: skip
+    assert pytorch.base_n == 21  # the new respondent is among those who answered
