@@ -149,6 +149,8 @@ def source_read(path: Path) -> tuple[str, str]:
             name = member
     else:
         raw = path.read_bytes()
+        if raw.startswith(b"PK\x03\x04"):
+            raise KaggleImportError(f"{name} is a damaged or truncated zip")
     if not raw.strip():
         raise KaggleImportError(f"{name} is empty")
     try:
@@ -493,6 +495,15 @@ def _survey_replace(
     if clash is not None:
         raise KaggleImportError(
             f"wave {wave} of {series_slug} is the survey {clash.slug}, not a Kaggle import"
+        )
+    elsewhere = (
+        Survey.objects.filter(slug=summary.survey).exclude(series=series).select_related("series")
+    ).first()
+    if elsewhere is not None:
+        # The wave's survey slug is global: importing it here would move it out of its series.
+        raise KaggleImportError(
+            f"wave {wave} is already imported into the series {elsewhere.series.slug}"
+            f" (survey {elsewhere.slug}); import it with --series {elsewhere.series.slug}"
         )
     survey, _ = Survey.objects.select_for_update().get_or_create(
         slug=summary.survey,

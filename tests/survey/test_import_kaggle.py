@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from survey.census import FRAMEWORKS_USED_TEXT, REGIONS
 from survey.curation import response_exclude
-from survey.models import Answer, Choice, CurationLog, Response, Survey
+from survey.models import Answer, Choice, CurationLog, Response, Series, Survey
 
 from .conftest import HEADER, kaggle_dir
 
@@ -209,8 +209,23 @@ def _write_zip(path, members):
             lambda p, f: _write_zip(p, {"__MACOSX/._x.csv": "junk", "notes.txt": "hi"}),
             "holds no CSV",
         ),
+        (
+            lambda p, f: p.write_bytes(
+                _write_zip(p, {"responses.csv": f.read_text()}).read_bytes()[:60]
+            ),
+            "damaged or truncated zip",
+        ),
     ],
-    ids=["not-utf8", "empty", "missing-header", "one-header", "ragged", "no-frameworks", "zip"],
+    ids=[
+        "not-utf8",
+        "empty",
+        "missing-header",
+        "one-header",
+        "ragged",
+        "no-frameworks",
+        "zip",
+        "truncated-zip",
+    ],
 )
 def test_malformed_file_stops_with_one_line_and_changes_nothing(
     db, tmp_path, kaggle_file, make, problem
@@ -224,6 +239,18 @@ def test_malformed_file_stops_with_one_line_and_changes_nothing(
     assert error.value.returncode == 2
     assert problem in str(error.value)
     assert "\n" not in str(error.value)
+    assert _state() == before
+
+
+def test_wave_of_another_series_is_refused_not_moved(db, kaggle_file):
+    _import(kaggle_file(), "2099")
+    before = _state()
+    with pytest.raises(CommandError) as error:
+        _import(kaggle_file(), "2099", "--series", "typo")
+    assert error.value.returncode == 2
+    assert "already imported into the series ml-frameworks" in str(error.value)
+    assert Survey.objects.get(slug="kaggle-2099").series.slug == "ml-frameworks"
+    assert not Series.objects.filter(slug="typo").exists()
     assert _state() == before
 
 
