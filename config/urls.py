@@ -1,8 +1,18 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
+
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    # Resolved per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("tally/favicon.svg"))
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that link none (JSON, the admin).
+    path("favicon.ico", favicon),
     path("api/v1/", include("survey.api_urls")),
     path("", include("survey.urls")),
     path("", include("results.urls")),

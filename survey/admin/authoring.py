@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import IntegrityError
+from django.db import IntegrityError, models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -35,6 +35,10 @@ class QuestionInline(admin.TabularInline):
     fields = ["page", "position", "key", "kind", "text", "required", "is_dimension", "edit"]
     readonly_fields = ["edit"]
     show_change_link = True
+    # A default textarea (40 x 10) per row pushed Required and Choices out of sight.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}
+    }
 
     @admin.display(description="Choices")
     def edit(self, obj: Question) -> str:

@@ -188,3 +188,20 @@ def test_report_answers_head_requests_with_cache_headers(client):
     response = client.head(URL)
     assert response.status_code == 200
     assert response["Cache-Control"] == "public, max-age=60"
+
+
+@pytest.mark.django_db
+def test_missing_n_and_fielding_dates_are_said_in_words(client):
+    from results.models import Snapshot
+
+    snapshot = census_snapshot()
+    summary = snapshot.summary
+    waves = {wave["label"]: wave for wave in summary["waves"]}
+    waves["2026"].update(n=None, fielded_to=None)
+    waves["2022"].update(fielded_from=None, fielded_to=None)
+    Snapshot.objects.filter(pk=snapshot.pk).update(summary=summary)
+    page = client.get(URL).content.decode()
+    assert "2026 (n below 10)" in page
+    assert "n = ?" not in page and "? to" not in page
+    assert "from 2026-03-01" in page
+    assert "not recorded" in page

@@ -41,6 +41,20 @@ def test_first_page_shows_progress_and_labelled_fieldsets(client, census):
 
 
 @pytest.mark.django_db
+def test_optional_question_says_optional_once(client, census):
+    page = client.get(URL).content.decode()
+    assert "(optional) <span" not in page  # the text already ends with "(optional)"
+    assert "Your organization's name (optional)</legend>" in page.replace("&#x27;", "'")
+    assert '<span class="opt">(optional)</span>' in page  # added where the text lacks it
+
+
+def test_favicon_ico_leads_to_the_served_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert "tally/favicon" in response["Location"] and response["Location"].endswith(".svg")
+
+
+@pytest.mark.django_db
 def test_whole_census_submits_page_by_page(client, census, census_post):
     client.get(URL + "?ch=newsletter")
     last = fill(client, census_post)
