@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,8 +25,11 @@ from .selectors import (
     summary_waves,
 )
 from .serializers import (
+    CellFilterErrorSerializer,
     CellFilterSerializer,
     CellSerializer,
+    PageErrorSerializer,
+    ReportErrorSerializer,
     SeriesDetailSerializer,
     SeriesSerializer,
 )
@@ -37,6 +42,42 @@ class PublicReadOnly:
     permission_classes = [AllowAny]
 
 
+MAX_OFFSET = 10**15
+
+
+class Pagination(LimitOffsetPagination):
+    """Limit and offset that say what is wrong with them, instead of DRF's silent fallback
+    (and instead of a limit past PostgreSQL's bigint reaching the database)."""
+
+    max_limit = 1000
+
+    def _whole(self, request: Request, name: str, default: int, low: int, high: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        # Digits only, and few enough of them that int() is cheap and the value fits.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18 and low <= int(raw) <= high):
+            raise ValidationError(
+                {name: [f"{name} must be a whole number from {low} to {high}, not '{raw[:40]}'."]}
+            )
+        return int(raw)
+
+    def get_limit(self, request: Request) -> int:
+        return self._whole(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return self._whole(request, self.offset_query_param, 0, 0, MAX_OFFSET)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        limit, offset = super().get_schema_operation_parameters(view)
+        limit["schema"].update(minimum=1, maximum=self.max_limit, default=self.default_limit)
+        offset["schema"].update(minimum=0, maximum=MAX_OFFSET, default=0)
+        return [limit, offset]
+
+
+BAD_PAGE = OpenApiResponse(PageErrorSerializer, description="limit or offset is out of range.")
+
+
 def _snapshot_or_404(slug: str) -> Snapshot:
     snapshot = published_snapshot(slug)
     if snapshot is None:
@@ -44,15 +85,31 @@ def _snapshot_or_404(slug: str) -> Snapshot:
     return snapshot
 
 
+@extend_schema(responses={200: SeriesSerializer(many=True), 400: BAD_PAGE})
 class SeriesList(PublicReadOnly, generics.ListAPIView):
     """Series with a published report."""
 
     serializer_class = SeriesSerializer
+    pagination_class = Pagination
 
     def get_queryset(self) -> Any:
         return published_series()
 
 
+# The URL converter's pattern, so generated clients (and fuzzers) know what a slug is.
+SLUG = OpenApiParameter(
+    "slug",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    description="The series' slug, e.g. ml-frameworks.",
+)
+NOT_PUBLISHED = OpenApiResponse(
+    ReportErrorSerializer, description="No published report for this series."
+)
+
+
+@extend_schema(parameters=[SLUG], responses={200: SeriesDetailSerializer, 404: NOT_PUBLISHED})
 class SeriesDetail(PublicReadOnly, generics.GenericAPIView):
     """A series and the summary of its latest published snapshot."""
 
@@ -78,6 +135,7 @@ def _cell_questions(snapshot: Snapshot) -> list[str]:
 
 @extend_schema(
     parameters=[
+        SLUG,
         OpenApiParameter("wave", OpenApiTypes.STR, description="Wave label, e.g. 2026."),
         OpenApiParameter("question", OpenApiTypes.STR, description="Question key."),
         OpenApiParameter("measure", OpenApiTypes.STR, enum=Cell.Measure.values),
@@ -86,12 +144,20 @@ def _cell_questions(snapshot: Snapshot) -> list[str]:
             OpenApiTypes.STR,
             description="A dimension question key, or 'none' for overall rows only.",
         ),
-    ]
+    ],
+    responses={
+        200: CellSerializer(many=True),
+        400: OpenApiResponse(
+            CellFilterErrorSerializer, description="A query parameter has a bad value."
+        ),
+        404: NOT_PUBLISHED,
+    },
 )
 class CellList(PublicReadOnly, generics.ListAPIView):
     """Cells of the latest published snapshot; suppressed values are null with a flag."""
 
     serializer_class = CellSerializer
+    pagination_class = Pagination
 
     def get_queryset(self) -> Any:
         snapshot = _snapshot_or_404(self.kwargs["slug"])
@@ -130,3 +196,12 @@ class SchemaView(SpectacularAPIView):
 class DocsView(SpectacularSwaggerSplitView):
     # The packaged template has an inline <style>, which the strict CSP refuses.
     template_name = "results/swagger_ui.html"
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def api_not_found(request: Request, path: str = "") -> Response:
+    """Any other address under /api/: a JSON 404 rather than the site's HTML page."""
+    raise NotFound("No API endpoint at this address. The schema at /api/schema/ lists them.")

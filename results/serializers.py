@@ -90,3 +90,27 @@ class CellFilterSerializer(serializers.Serializer):
         max_length=60,
         help_text="A dimension question key, or 'none' for overall rows only.",
     )
+
+
+class ReportErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+def _messages() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class PageErrorSerializer(serializers.Serializer):
+    """A 400 from a list: each bad query parameter with what is wrong with it."""
+
+    limit = _messages()
+    offset = _messages()
+
+
+class CellFilterErrorSerializer(PageErrorSerializer):
+    """A 400 from the cells list: each bad query parameter with what is wrong with it."""
+
+    wave = _messages()
+    question = _messages()
+    measure = _messages()
+    dimension = _messages()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import api, views
 
@@ -25,4 +25,6 @@ urlpatterns = [
     path("api/v1/series/<slug:slug>/cells/", api.CellList.as_view(), name="api-cells"),
     path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", api.DocsView.as_view(url_name="results:api-schema"), name="api-docs"),
+    # Last: any other address under /api/ gets a JSON 404 (after APPEND_SLASH has had its say).
+    re_path(r"^api/(?P<path>[\s\S]*)/$", api.api_not_found, name="api-not-found"),
 ]

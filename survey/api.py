@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.datastructures import MultiValueDict
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
@@ -17,7 +18,13 @@ from . import identity
 from .forms import PageForm, field_name, other_field_name
 from .models import Question, Survey
 from .selectors import survey_with_structure, surveys_open
-from .serializers import SubmissionSerializer, SurveyDefinitionSerializer, SurveyListSerializer
+from .serializers import (
+    SubmissionResultSerializer,
+    SubmissionSerializer,
+    SurveyDefinitionSerializer,
+    SurveyErrorSerializer,
+    SurveyListSerializer,
+)
 from .services import (
     RateLimitedError,
     Structure,
@@ -33,6 +40,16 @@ class SubmitThrottle(AnonRateThrottle):
     scope = "submit"
 
 
+# The URL converter's pattern, so generated clients (and fuzzers) know what a slug is.
+SLUG = OpenApiParameter(
+    "slug",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=r"^[-a-zA-Z0-9_]+$",
+    description="The survey's slug, e.g. census-2026.",
+)
+
+
 def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST, **extra: Any) -> ApiResponse:
     return ApiResponse({"detail": message, **extra}, status=code)
 
@@ -44,7 +61,13 @@ def survey_list(request: Request) -> ApiResponse:
 
 
 @extend_schema(
-    responses={200: SurveyDefinitionSerializer, 404: OpenApiResponse(description="No such survey")}
+    parameters=[SLUG],
+    responses={
+        200: SurveyDefinitionSerializer,
+        404: OpenApiResponse(
+            SurveyErrorSerializer, description="No published survey has this slug."
+        ),
+    },
 )
 @api_view(["GET"])
 def survey_detail(request: Request, slug: str) -> ApiResponse:
@@ -54,30 +77,76 @@ def survey_detail(request: Request, slug: str) -> ApiResponse:
     return ApiResponse(SurveyDefinitionSerializer(survey).data)
 
 
+def _scalar(value: Any) -> bool:
+    # JSON booleans are numbers to Python; an answer is never true or false.
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def _form_data(question: Question, value: Any, other: Any) -> list[tuple[str, Any]] | str:
     """The browser form's fields for one JSON answer, or an error message."""
     if question.kind == Question.Kind.MATRIX:
         if not isinstance(value, dict):
             return "A matrix answer is an object of row key to column key."
-        return [(field_name(question, str(row)), str(col)) for row, col in value.items()]
+        rows = {c.key for c in question.choices.all() if c.role == "row"}
+        unknown = sorted(set(value) - rows)
+        if unknown:
+            return f"Unknown rows: {', '.join(unknown)[:200]}."
+        if not all(_scalar(col) for col in value.values()):
+            return "Each matrix row takes one column key."
+        return [(field_name(question, row), str(col)) for row, col in value.items()]
     if question.kind == Question.Kind.MULTI:
-        if not isinstance(value, list):
+        if not isinstance(value, list) or not all(_scalar(v) for v in value):
             return "A multiple-choice answer is a list of choice keys."
         pairs: list[tuple[str, Any]] = [(field_name(question), str(v)) for v in value]
-    elif isinstance(value, dict | list):
-        return "This answer is a single value."
+    elif not _scalar(value):
+        return "This answer is a single choice key, number or text."
     else:
         pairs = [(field_name(question), str(value))]
     if other is not None:
-        pairs.append((other_field_name(question), str(other)))
+        if not isinstance(other, str):
+            return '"Other, please specify" takes a text.'
+        pairs.append((other_field_name(question), other))
     return pairs
 
 
+def _flat_errors(errors: Any, key: str = "") -> dict[str, list[str]]:
+    """Serializer errors as question key (or field) to messages, however deep they nest."""
+    if isinstance(errors, dict):
+        flat: dict[str, list[str]] = {}
+        for name, nested in errors.items():
+            # Errors inside "answers" are about a question: name them by its key alone.
+            inner = str(name) if key in ("", "answers") else f"{key}.{name}"
+            flat.update(_flat_errors(nested, inner))
+        return flat
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return {key: [str(e) for e in errors]}
+    if isinstance(errors, list):
+        flat = {}
+        for index, nested in enumerate(errors):
+            flat.update(_flat_errors(nested, f"{key}.{index}"))
+        return flat
+    return {key: [str(errors)]}
+
+
 @extend_schema(
+    parameters=[SLUG],
     request=SubmissionSerializer,
     responses={
-        201: OpenApiResponse(description="Saved as a complete response"),
-        400: OpenApiResponse(description="Answers did not validate; nothing was saved"),
+        201: OpenApiResponse(
+            SubmissionResultSerializer, description="Saved as a complete response"
+        ),
+        400: OpenApiResponse(
+            SurveyErrorSerializer, description="Answers did not validate; nothing was saved."
+        ),
+        403: OpenApiResponse(
+            SurveyErrorSerializer, description="The survey is by invitation only."
+        ),
+        404: OpenApiResponse(
+            SurveyErrorSerializer, description="No published survey has this slug."
+        ),
+        410: OpenApiResponse(SurveyErrorSerializer, description="The survey is closed."),
+        415: OpenApiResponse(SurveyErrorSerializer, description="The body is not JSON or a form."),
+        429: OpenApiResponse(SurveyErrorSerializer, description="Too many submissions; try later."),
     },
 )
 @api_view(["POST"])
@@ -93,12 +162,11 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error("This survey is by invitation only; answer it in the browser.", 403)
     payload = SubmissionSerializer(data=request.data)
     if not payload.is_valid():
-        return ApiResponse({"detail": "Invalid submission.", "errors": payload.errors}, status=400)
+        return _error("Invalid submission.", errors=_flat_errors(payload.errors))
     answers: dict[str, Any] = payload.validated_data["answers"]
     structure = Structure.of(survey)
-    unknown = sorted(
-        set(answers) - set(structure.by_key) - {f"{k}__other" for k in structure.by_key}
-    )
+    others = {f"{k}__other" for k, q in structure.by_key.items() if q.has_other}
+    unknown = sorted(set(answers) - set(structure.by_key) - others)
     if unknown:
         return _error(
             "Unknown question keys.", errors={key: ["No such question."] for key in unknown}

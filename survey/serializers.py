@@ -87,3 +87,18 @@ class SubmissionSerializer(serializers.Serializer):
         if len(value) > 200:
             raise serializers.ValidationError("Too many answers for any survey here.")
         return value
+
+
+class SurveyErrorSerializer(serializers.Serializer):
+    """Every error the survey API returns: a sentence, and per question key what is wrong."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Question key (or submission field) to its messages.",
+    )
+
+
+class SubmissionResultSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='Always "complete": the response was saved whole.')
