@@ -10,6 +10,8 @@ from .models import Question
 from .selectors import Values, question_is_visible
 
 HONEYPOT_FIELD = "website"
+# Django's default echoes the submitted value; a respondent needs to know it isn't offered.
+CHOICE_ERRORS = {"invalid_choice": "That answer is not one of the choices offered here."}
 
 
 def field_name(question: Question, row_key: str | None = None) -> str:
@@ -49,17 +51,29 @@ class PageForm(forms.Form):
         label = question.text
         if kind in (Question.Kind.SINGLE, Question.Kind.SCALE):
             self.fields[field_name(question)] = forms.ChoiceField(
-                choices=pairs, required=False, label=label, widget=forms.RadioSelect
+                choices=pairs,
+                required=False,
+                label=label,
+                widget=forms.RadioSelect,
+                error_messages=CHOICE_ERRORS,
             )
         elif kind == Question.Kind.MULTI:
             self.fields[field_name(question)] = forms.MultipleChoiceField(
-                choices=pairs, required=False, label=label, widget=forms.CheckboxSelectMultiple
+                choices=pairs,
+                required=False,
+                label=label,
+                widget=forms.CheckboxSelectMultiple,
+                error_messages={**CHOICE_ERRORS, "invalid_list": "Choose from the list."},
             )
         elif kind == Question.Kind.MATRIX:
             columns = [(c.key, c.label) for c in question.choices.all() if c.role == "column"]
             for row in (c for c in question.choices.all() if c.role == "row"):
                 self.fields[field_name(question, row.key)] = forms.ChoiceField(
-                    choices=columns, required=False, label=row.label, widget=forms.RadioSelect
+                    choices=columns,
+                    required=False,
+                    label=row.label,
+                    widget=forms.RadioSelect,
+                    error_messages=CHOICE_ERRORS,
                 )
         elif kind == Question.Kind.NUMBER:
             self.fields[field_name(question)] = forms.DecimalField(
@@ -146,6 +160,8 @@ class PageForm(forms.Form):
                                 f"Choose an answer for {row.label}.",
                             )
                 continue
+            if name in self.errors:
+                continue  # one message per field: what was wrong with the value given
             if question.required and value is None:
                 self.add_error(name, "This question needs an answer.")
                 continue

@@ -48,7 +48,7 @@ def errors_for(form: PageForm, question: Question) -> list[str]:
     if question.kind == Question.Kind.MATRIX:
         rows = [name for name in form.errors if name.startswith(field_name(question) + "__")]
         rows = [name for name in rows if name != other_field_name(question)]
-        messages = [f"{len(rows)} row(s) below need an answer."] if rows else []
+        messages = [f"{len(rows)} row(s) below need attention."] if rows else []
     else:
         messages = [str(m) for m in form.errors.get(field_name(question), [])]
     messages += [str(m) for m in form.errors.get(other_field_name(question), [])]

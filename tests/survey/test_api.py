@@ -61,7 +61,7 @@ def test_invalid_answers_get_a_json_400_naming_each_problem(client, census):
     answer = submit(client, {k: v for k, v in ANSWERS.items() if k != "region"} | {"role": "x"})
     assert answer.status_code == 400
     body = answer.json()["errors"]
-    assert "Select a valid choice" in " ".join(body["role"])
+    assert body["role"] == ["That answer is not one of the choices offered here."]
     assert body["region"] == ["This question needs an answer."]
 
 

@@ -203,7 +203,7 @@ def test_unknown_choice_gets_a_message_and_keeps_the_draft(client, census, censu
     fill(client, census_post, upto=1)
     page = post_page(client, 2, {"q_project_types": ["research", "9999"]})
     assert page.status_code == 400
-    assert "Select a valid choice" in page.content.decode()
+    assert "That answer is not one of the choices offered here." in page.content.decode()
     assert response_values(Response.objects.get())["role"] == "data-scientist"
 
 
