@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from ..curation import (
     COMPANY_KIND,
@@ -23,6 +24,7 @@ from ..curation import (
     response_restore,
 )
 from ..models import CurationLog, Entity, Response, Survey
+from ..selectors import response_values
 from ..taxonomy import QUESTION_KINDS
 
 REVIEW_KINDS = sorted(set(QUESTION_KINDS.values())) + [COMPANY_KIND]
@@ -80,6 +82,7 @@ class ResponseAdmin(admin.ModelAdmin):
     list_select_related = ["survey"]
     list_per_page = 100
     readonly_fields = [
+        "answers",
         "survey",
         "status",
         "channel",
@@ -107,6 +110,38 @@ class ResponseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # exclude instead: the log and the report's counts stay truthful
+
+    @admin.display(description="Answers")
+    def answers(self, obj: Response) -> str:
+        """What was answered, so an admin deciding on an exclusion can see it."""
+        values = response_values(obj)
+        rows = []
+        for question in obj.survey.questions.prefetch_related("choices").order_by(
+            "page__position", "position"
+        ):
+            value = values.get(question.key)
+            if value is None:
+                continue
+            labels = {(c.role, c.key): c.label for c in question.choices.all()}
+            if isinstance(value, dict):
+                shown = "; ".join(
+                    f"{labels.get(('row', r), r)}: {labels.get(('column', c), c)}"
+                    for r, c in value.items()
+                )
+            elif isinstance(value, list):
+                shown = ", ".join(labels.get(("option", v), v) for v in value)
+            else:
+                shown = labels.get(("option", str(value)), str(value))
+            other = values.get(f"{question.key}__other")
+            if other:
+                shown += f" (other: {other})"
+            rows.append((question.key, question.text, shown))
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>Key</th><th>Question</th><th>Answer</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
 
     @admin.display(description="Flags")
     def flags(self, obj: Response) -> str:

@@ -1,5 +1,7 @@
 """Curation and taxonomy screens in the admin."""
 
+from django.test import Client
+
 from survey.models import Answer, CurationLog, Entity, Response, TaxonomyVersion
 from survey.services import Structure, response_import
 
@@ -110,3 +112,14 @@ def test_entity_change_in_admin_creates_a_version(curator_client, curator):
     assert version.created_by == curator
     assert "jax.numpy" in version.changes.get().description
     assert jax.aliases.get(text="jax.numpy").normalized == "jaxnumpy"
+
+
+def test_response_page_shows_what_was_answered(curator_client, census, census_post):
+    respondent = Client()
+    for number, data in enumerate(census_post, start=1):
+        respondent.post("/s/census-2026/", {"page": str(number), **data})
+    response = Response.objects.get()
+    page = curator_client.get(f"/admin/survey/response/{response.pk}/change/").content.decode()
+    assert "Which title is closest to your current role?" in page
+    assert "Data Scientist" in page
+    assert "TensorFlow: Used before and stopped" in page
