@@ -5,6 +5,7 @@ Keys that mean the same as a Kaggle ML & DS Survey question (`frameworks_used`, 
 and the Census form one series.
 """
 
+from datetime import date
 from typing import Any
 
 FRAMEWORKS: list[tuple[str, str]] = [
@@ -298,6 +299,7 @@ CENSUS_SPEC: dict[str, Any] = {
         "slug": "census-2026",
         "title": "ML Framework Census 2026",
         "wave_label": "2026",
+        "fielded_from": date(2026, 11, 1),
         "intro": "Five short pages, about five minutes. Which ML frameworks do you use, for "
         "what, and where? Results are published only as aggregates, with their margins of "
         "error, and no group smaller than ten people is ever shown.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db import IntegrityError, models
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -37,14 +37,18 @@ class QuestionInline(admin.TabularInline):
     show_change_link = True
     # A default textarea (40 x 10) per row pushed Required and Choices out of sight.
     formfield_overrides = {
-        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})},
+        models.SlugField: {"widget": forms.TextInput(attrs={"size": 16})},
     }
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).annotate(choice_count=Count("choices"))
 
     @admin.display(description="Choices")
     def edit(self, obj: Question) -> str:
         if not obj.pk:
             return "-"
-        return f"{obj.choices.count()} choices"
+        return f"{getattr(obj, 'choice_count', 0)} choices"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[override]
         if db_field.name == "page":
