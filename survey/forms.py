@@ -35,6 +35,7 @@ class PageForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.malformed = False
         self.questions = questions
         self.by_id = {q.pk: q for q in all_questions}
         self.prior = prior
@@ -142,6 +143,9 @@ class PageForm(forms.Form):
         return bool(other_keys & chosen)
 
     def clean(self) -> dict[str, Any]:
+        # Errors so far come from the fields themselves: values that are not what the
+        # question offers (a tampered or broken post), as opposed to answers still missing.
+        self.malformed = bool(self._errors)
         cleaned = super().clean()
         values = self.values()
         merged = {**self.prior, **values}

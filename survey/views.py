@@ -270,9 +270,9 @@ def _post(
         return _go(survey, pages, page, action, editing=False, preview=True)
     if action != "back" and not valid:
         return _render_page(request, survey, pages, page, form, token, editing, preview, status=400)
-    if not valid:
-        # Back never saves a page that does not validate: a junk or tampered value would
-        # otherwise replace (or erase) what was saved before.
+    if not valid and form.malformed:
+        # Back saves an incomplete page (a required answer still missing) but never a
+        # malformed one: a junk or tampered value would replace what was saved before.
         index = next(i for i, p in enumerate(pages) if p.pk == page.pk)
         url = (
             reverse("survey:take", args=[survey.slug])

@@ -65,7 +65,8 @@ def stored(response: Response | None) -> list[tuple]:
 
 
 def post_is_valid(census: Any, data: dict[str, Any], values: dict, editing: bool) -> bool:
-    """What the view should accept: a page the respondent may post, whose form validates."""
+    """What the view may save: a page the respondent may post, whose form validates (or,
+    going back, is well formed though incomplete)."""
     structure = Structure.of(census)
     page = next((p for p in census.pages.all() if str(p.position) == data.get("page")), None)
     if page is None or data.get("website"):
@@ -80,7 +81,10 @@ def post_is_valid(census: Any, data: dict[str, Any], values: dict, editing: bool
         else:
             query[name] = str(value)
     form = PageForm(query, questions=questions, all_questions=structure.questions, prior=values)
-    return form.is_valid()
+    if form.is_valid():
+        return True
+    # Back keeps what an incomplete page holds, never what a malformed one holds.
+    return data.get("action") == "back" and not form.malformed
 
 
 def assert_structure_kept(census: Any) -> None:
@@ -225,3 +229,15 @@ def test_any_address_or_query_never_fails(
     ):
         reply = client.get(url)
         assert reply.status_code < 500, url
+
+
+@pytest.mark.django_db
+def test_back_with_an_incomplete_page_keeps_what_was_entered(client, census, census_post):
+    fill(client, census_post, 2)
+    partial = {k: v for k, v in census_post[2].items() if k != "q_frameworks_used"}
+    reply = client.post(URL, {"page": "3", "action": "back", **partial})
+    assert reply["Location"] == URL + "?page=2"
+    assert response_values(Response.objects.get())["framework_status"] == {
+        "pytorch": "new-projects",
+        "tensorflow": "stopped",
+    }
