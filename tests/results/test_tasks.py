@@ -5,8 +5,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from results import services
 from results.models import RebuildJob, Snapshot
+from results.services import build as services_build
 from results.services import rebuild_refresh, rebuild_request, snapshot_build, snapshot_publish
 from results.tasks import rebuild, refresh
 from survey.models import Response
@@ -98,7 +98,7 @@ def test_a_failing_build_leaves_the_last_published_snapshot_serving(
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(services, "_wave_figures", broken)
+    monkeypatch.setattr(services_build, "wave_figures", broken)
     with django_capture_on_commit_callbacks(execute=True):
         job = rebuild_request(series_id=demo_series.pk, publish=True)
     job.refresh_from_db()

@@ -1,192 +1,23 @@
-"""Read-only queries over published snapshots, and the report assembled from them.
-
-Public pages, CSVs and the API read only what is here: the latest *published* snapshot of a
-series and its cells, never responses. Every cell passes through `cell_public` on its way
-out, so a value the disclosure step left in a suppressed cell still cannot leak.
-"""
+"""The trend report of a published snapshot, assembled in one query over its cells."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Q
 
 from survey.models import Series
 
-from .models import Cell, Snapshot
+from ..models import Cell, Snapshot
+from .cells import CELL_FIELDS, cell_public, flag_meaning, snapshot_cells
+from .summary import Labels, summary_questions, summary_waves, wording_runs
 
 HEADLINE_QUESTION = "frameworks_used"
 STATUS_QUESTION = "framework_status"
 NEW_PROJECTS = "new-projects"
 HEADLINE_ITEMS = 8
 BREAKDOWN_ITEMS = 4
-
-FLAG_MEANINGS: dict[str, str] = {
-    "": "Published.",
-    "suppressed-count": "Suppressed: fewer than k people gave this answer, or fewer than k "
-    "did not.",
-    "suppressed-base": "Suppressed: fewer than k people in this group answered the question.",
-    "suppressed-secondary": "Suppressed so that another suppressed value cannot be worked out "
-    "by subtraction.",
-    "low-n-eff": "Not shown: the effective sample size is below the minimum for a reliable share.",
-    "wording-break": "Not comparable: the question was worded differently in the earlier wave.",
-    "no-detectable-change": "No detectable change: the 95% interval of the change includes zero.",
-    "not-asked": "Not asked in this wave.",
-}
-VALUE_FIELDS = (
-    "count",
-    "share",
-    "ci_low",
-    "ci_high",
-    "share_weighted",
-    "ci_low_weighted",
-    "ci_high_weighted",
-)
-# Flags under which no value is public. Unknown flags count as hiding: a flag added to the
-# disclosure step later must not start leaking here.
-SHOWN_FLAGS = frozenset({"", "no-detectable-change"})
-CELL_FIELDS = (
-    "measure",
-    "wave",
-    "compare_wave",
-    "question",
-    "choice",
-    "option",
-    "dimension",
-    "segment",
-    "base_n",
-    *VALUE_FIELDS,
-    "n_eff",
-    "design_effect",
-    "flag",
-)
-
-
-def flag_meaning(flag: str) -> str:
-    return FLAG_MEANINGS.get(flag, f"Not shown ({flag}).")
-
-
-def cell_public(values: dict[str, Any]) -> dict[str, Any]:
-    """The cell's values with everything its flag withholds set to None."""
-    flag = values.get("flag") or ""
-    if flag in SHOWN_FLAGS:
-        return values
-    masked = dict(values)
-    for name in VALUE_FIELDS:
-        masked[name] = None
-    if flag in ("suppressed-base", "not-asked"):
-        masked["base_n"] = None
-        masked["n_eff"] = None
-    return masked
-
-
-def published_snapshot(slug: str) -> Snapshot | None:
-    """The latest published snapshot of the series, with its series, in one query."""
-    return (
-        Snapshot.objects.published()
-        .filter(series__slug=slug, status=Snapshot.Status.READY)
-        .select_related("series")
-        .order_by("-published_at", "-pk")
-        .first()
-    )
-
-
-def published_series() -> QuerySet[Series]:
-    """Series with a published snapshot, each annotated with when it was last published."""
-    return (
-        Series.objects.filter(
-            snapshots__published_at__isnull=False, snapshots__status=Snapshot.Status.READY
-        )
-        .annotate(last_published_at=Max("snapshots__published_at"))
-        .order_by("title", "slug")
-    )
-
-
-def snapshot_cells(snapshot: Snapshot, filters: dict[str, str] | None = None) -> QuerySet[Cell]:
-    cells = Cell.objects.filter(snapshot=snapshot).order_by("pk")
-    for name, value in (filters or {}).items():
-        cells = cells.filter(**{name: value})
-    return cells
-
-
-def snapshot_cell_rows(snapshot: Snapshot, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
-    """Every cell of the snapshot as public values, read in chunks by one server-side cursor."""
-    rows = snapshot_cells(snapshot).values_list(*CELL_FIELDS)
-    for values in rows.iterator(chunk_size=chunk_size):
-        yield cell_public(dict(zip(CELL_FIELDS, values, strict=True)))
-
-
-# -- The summary: tolerant readers over the JSON the build writes. ---------------------------
-
-
-def summary_waves(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    # The build lists waves in series order; that order is kept, not re-derived from dates.
-    return [w for w in summary.get("waves") or [] if isinstance(w, dict) and w.get("label")]
-
-
-def summary_questions(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    return [q for q in summary.get("questions") or [] if isinstance(q, dict) and q.get("key")]
-
-
-@dataclass
-class Labels:
-    """Labels and texts from the summary; the latest wave's wording wins for labels."""
-
-    choices: dict[str, dict[str, str]] = field(default_factory=dict)
-    columns: dict[str, dict[str, str]] = field(default_factory=dict)
-    texts: dict[str, dict[str, str]] = field(default_factory=dict)
-    any_choice: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_summary(cls, summary: dict[str, Any]) -> Labels:
-        labels = cls()
-        order = [w["label"] for w in summary_waves(summary)]
-        rank = {label: i for i, label in enumerate(order)}
-        for question in summary_questions(summary):
-            key = question["key"]
-            per_wave = question.get("waves") or {}
-            for wave in sorted(per_wave, key=lambda w: rank.get(w, -1)):
-                asked = per_wave[wave] or {}
-                labels.texts.setdefault(key, {})[wave] = str(asked.get("text") or "")
-                for pair in asked.get("choices") or []:
-                    labels.choices.setdefault(key, {})[str(pair[0])] = str(pair[1])
-                    labels.any_choice[str(pair[0])] = str(pair[1])
-                for pair in asked.get("columns") or []:
-                    labels.columns.setdefault(key, {})[str(pair[0])] = str(pair[1])
-        return labels
-
-    def choice(self, question: str, key: str) -> str:
-        return self.choices.get(question, {}).get(key) or self.any_choice.get(key) or key
-
-    def column(self, question: str, key: str) -> str:
-        return self.columns.get(question, {}).get(key) or self.any_choice.get(key) or key
-
-
-def wording_runs(summary: dict[str, Any], question: str, waves: list[str]) -> dict[str, int]:
-    """Number the runs of waves that asked the question in the same words."""
-    labels = Labels.from_summary(summary)
-    texts = labels.texts.get(question, {})
-    break_waves = {
-        str(b.get("wave"))
-        for b in summary.get("breaks") or []
-        if isinstance(b, dict) and b.get("question") == question
-    }
-    runs: dict[str, int] = {}
-    run, previous_text = 0, None
-    for index, wave in enumerate(waves):
-        text = texts.get(wave)
-        changed = previous_text is not None and text is not None and text != previous_text
-        if index and (wave in break_waves or changed):
-            run += 1
-        runs[wave] = run
-        previous_text = text if text is not None else previous_text
-    return runs
-
-
-# -- The report ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -538,7 +369,3 @@ def _breakdowns(
             )
         )
     return charts
-
-
-def snapshot_age_seconds(published_at: datetime, now: datetime) -> int:
-    return max(0, int((now - published_at).total_seconds()))

@@ -1,0 +1,116 @@
+"""Read-only queries over published snapshots and their cells, and what each flag withholds.
+
+Public pages, CSVs and the API read only what is here: the latest *published* snapshot of a
+series and its cells, never responses. Every cell passes through `cell_public` on its way
+out, so a value the disclosure step left in a suppressed cell still cannot leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max, QuerySet
+
+from survey.models import Series
+
+from ..models import Cell, Snapshot
+
+FLAG_MEANINGS: dict[str, str] = {
+    "": "Published.",
+    "suppressed-count": "Suppressed: fewer than k people gave this answer, or fewer than k "
+    "did not.",
+    "suppressed-base": "Suppressed: fewer than k people in this group answered the question.",
+    "suppressed-secondary": "Suppressed so that another suppressed value cannot be worked out "
+    "by subtraction.",
+    "low-n-eff": "Not shown: the effective sample size is below the minimum for a reliable share.",
+    "wording-break": "Not comparable: the question was worded differently in the earlier wave.",
+    "no-detectable-change": "No detectable change: the 95% interval of the change includes zero.",
+    "not-asked": "Not asked in this wave.",
+}
+VALUE_FIELDS = (
+    "count",
+    "share",
+    "ci_low",
+    "ci_high",
+    "share_weighted",
+    "ci_low_weighted",
+    "ci_high_weighted",
+)
+# Flags under which no value is public. Unknown flags count as hiding: a flag added to the
+# disclosure step later must not start leaking here.
+SHOWN_FLAGS = frozenset({"", "no-detectable-change"})
+CELL_FIELDS = (
+    "measure",
+    "wave",
+    "compare_wave",
+    "question",
+    "choice",
+    "option",
+    "dimension",
+    "segment",
+    "base_n",
+    *VALUE_FIELDS,
+    "n_eff",
+    "design_effect",
+    "flag",
+)
+
+
+def flag_meaning(flag: str) -> str:
+    return FLAG_MEANINGS.get(flag, f"Not shown ({flag}).")
+
+
+def cell_public(values: dict[str, Any]) -> dict[str, Any]:
+    """The cell's values with everything its flag withholds set to None."""
+    flag = values.get("flag") or ""
+    if flag in SHOWN_FLAGS:
+        return values
+    masked = dict(values)
+    for name in VALUE_FIELDS:
+        masked[name] = None
+    if flag in ("suppressed-base", "not-asked"):
+        masked["base_n"] = None
+        masked["n_eff"] = None
+    return masked
+
+
+def published_snapshot(slug: str) -> Snapshot | None:
+    """The latest published snapshot of the series, with its series, in one query."""
+    return (
+        Snapshot.objects.published()
+        .filter(series__slug=slug, status=Snapshot.Status.READY)
+        .select_related("series")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+
+
+def published_series() -> QuerySet[Series]:
+    """Series with a published snapshot, each annotated with when it was last published."""
+    return (
+        Series.objects.filter(
+            snapshots__published_at__isnull=False, snapshots__status=Snapshot.Status.READY
+        )
+        .annotate(last_published_at=Max("snapshots__published_at"))
+        .order_by("title", "slug")
+    )
+
+
+def snapshot_cells(snapshot: Snapshot, filters: dict[str, str] | None = None) -> QuerySet[Cell]:
+    cells = Cell.objects.filter(snapshot=snapshot).order_by("pk")
+    for name, value in (filters or {}).items():
+        cells = cells.filter(**{name: value})
+    return cells
+
+
+def snapshot_cell_rows(snapshot: Snapshot, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every cell of the snapshot as public values, read in chunks by one server-side cursor."""
+    rows = snapshot_cells(snapshot).values_list(*CELL_FIELDS)
+    for values in rows.iterator(chunk_size=chunk_size):
+        yield cell_public(dict(zip(CELL_FIELDS, values, strict=True)))
+
+
+def snapshot_age_seconds(published_at: datetime, now: datetime) -> int:
+    return max(0, int((now - published_at).total_seconds()))

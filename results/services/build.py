@@ -1,0 +1,143 @@
+"""snapshot_build: read, aggregate, weight, estimate, protect, and write one snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from survey import selectors
+from survey.models import Series, Survey
+
+from .. import disclosure, estimates, weighting
+from ..disclosure import Context, Figure
+from ..models import RebuildJob, Snapshot, WeightingTarget
+from .cells import Sums, cell_estimate, cells_intervals, cells_write, change_cells
+from .figures import wave_figures
+from .structure import SEGMENT_KINDS
+from .summary import summary_build, target_record
+
+logger = logging.getLogger(__name__)
+
+# Bump when a change to this package changes what the same inputs produce.
+BUILD_VERSION = "1"
+
+Progress = Callable[[int, str], None]
+
+
+def _reporter(job_id: int | None, progress: Progress | None) -> Progress:
+    def report(percent: int, message: str) -> None:
+        if progress is not None:
+            progress(percent, message)
+        _progress(job_id, percent, message)
+
+    return report
+
+
+def _progress(job_id: int | None, percent: int, message: str) -> None:
+    if job_id is None:
+        return
+    RebuildJob.objects.filter(pk=job_id).update(
+        progress=max(0, min(100, percent)), message=message[:300], heartbeat_at=timezone.now()
+    )
+
+
+def _context(waves: list[Survey]) -> Context:
+    kinds: dict[str, str] = {}
+    dimension_kinds: dict[str, str] = {}
+    for survey in waves:  # the latest wave's kind wins
+        for question in survey.questions.all():
+            kinds[question.key] = question.kind
+            if question.is_dimension and question.kind in SEGMENT_KINDS:
+                dimension_kinds[question.key] = question.kind
+    return Context(kinds=kinds, dimension_kinds=dimension_kinds)
+
+
+def _digest(record: dict[str, Any]) -> str:
+    encoded = json.dumps(record, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def snapshot_build(
+    *, series_id: int, job_id: int | None = None, progress: Progress | None = None
+) -> Snapshot:
+    """Build a new snapshot of a series (status ready, not yet published).
+
+    Progress goes to the job row (percent, message, heartbeat) and to `progress` if given.
+    """
+    report_progress = _reporter(job_id, progress)
+    series = Series.objects.get(pk=series_id)
+    k = disclosure.k_for(series.k_threshold)
+    report_progress(2, "Reading the series")
+    # The watermark is read first: later reads may include newer responses, never older.
+    state = selectors.accepted_state(series_id=series_id)
+    taxonomy = selectors.taxonomy_version_applied()
+    waves = selectors.series_waves(series_id=series_id)
+    targets = list(WeightingTarget.objects.filter(series=series).order_by("dimension", "segment"))
+    weighted = bool(series.weighting_enabled and (targets or series.employer_cap))
+    parameters = {
+        "k": k,
+        "n_eff_min": disclosure.N_EFF_MIN,
+        "confidence": 1 - estimates.ALPHA,
+        "interval": {"share": estimates.SHARE_METHOD, "change": estimates.CHANGE_METHOD},
+        "weighting": {
+            "enabled": weighted,
+            "targets": [target_record(t) for t in targets] if weighted else [],
+            "trim": list(weighting.TRIM),
+            "employer_cap": series.employer_cap if weighted else None,
+        },
+    }
+    figures: list[Figure] = []
+    sums: list[Sums | None] = []
+    design_effects: dict[str, float | None] = {}
+    for index, survey in enumerate(waves):
+        report_progress(5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
+        result = wave_figures(survey, targets=targets, cap=series.employer_cap, weighted=weighted)
+        figures += result.figures
+        sums += result.sums
+        design_effects[survey.wave_label] = result.design_effect
+    report_progress(75, "Protecting small groups")
+    protected = disclosure.protect(figures, _context(waves), k)
+    cells = [cell_estimate(shown, s) for shown, s in zip(protected, sums, strict=True)]
+    cells_intervals(cells)
+    cells += change_cells(cells, waves)
+    summary = summary_build(series, waves, k, weighted, targets, design_effects)
+    watermark = state["watermark"]
+    inputs = {
+        "series": series.slug,
+        "watermark": watermark.isoformat() if watermark else None,
+        "response_count": state["count"],
+        "taxonomy_version": taxonomy,
+        "parameters": parameters,
+        "code_version": BUILD_VERSION,
+    }
+    report_progress(90, f"Writing {len(cells)} cells")
+    with transaction.atomic():
+        snapshot = Snapshot.objects.create(
+            series=series,
+            status=Snapshot.Status.BUILDING,
+            watermark=watermark,
+            response_count=state["count"],
+            taxonomy_version=taxonomy,
+            parameters=parameters,
+            code_version=BUILD_VERSION,
+            inputs_digest=_digest(inputs),
+            summary=summary,
+        )
+        cells_write(snapshot_id=snapshot.pk, cells=cells)
+        audit_report = disclosure.audit(snapshot)
+        snapshot.audit_passed = audit_report["passed"]
+        snapshot.audit_report = audit_report
+        snapshot.status = Snapshot.Status.READY
+        snapshot.built_at = timezone.now()
+        snapshot.save(
+            update_fields=["audit_passed", "audit_report", "status", "built_at"],
+        )
+    report_progress(95, "Built")
+    logger.info("Built %s: %d cells, audit %s", snapshot, len(cells), snapshot.audit_passed)
+    return snapshot

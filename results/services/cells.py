@@ -1,0 +1,176 @@
+"""Cells from protected figures: shares, Wilson intervals, and changes between waves."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from operator import attrgetter
+from typing import Any
+
+from django.db import connection
+
+from survey.models import Survey
+
+from .. import disclosure, estimates
+from ..disclosure import Figure
+from ..models import Cell
+from .structure import normalized_text, published_questions
+
+DIGITS = 10  # stored floats are rounded so that rebuilds compare equal
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Weighted sums behind one figure: sum of w over its count and over its base."""
+
+    count_w: float
+    base_w: float
+    base_w2: float
+
+
+@dataclass(slots=True)
+class CellValues:
+    """A cell's values before it is written: a Cell row without the model's overhead."""
+
+    measure: str = Cell.Measure.SHARE.value
+    wave: str = ""
+    compare_wave: str = ""
+    question: str = ""
+    choice: str = ""
+    option: str = ""
+    dimension: str = ""
+    segment: str = ""
+    base_n: int | None = None
+    count: int | None = None
+    share: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    share_weighted: float | None = None
+    ci_low_weighted: float | None = None
+    ci_high_weighted: float | None = None
+    n_eff: float | None = None
+    design_effect: float | None = None
+    flag: str = ""
+
+
+CELL_COLUMNS = tuple(f.name for f in fields(CellValues))
+
+
+def cells_write(*, snapshot_id: int, cells: list[CellValues]) -> None:
+    """Insert the cells in order (ids follow it): COPY on PostgreSQL, executemany elsewhere."""
+    table = Cell._meta.db_table
+    columns = ("snapshot_id", *CELL_COLUMNS)
+    values = attrgetter(*CELL_COLUMNS)
+    rows: list[tuple[Any, ...]] = [(snapshot_id, *values(cell)) for cell in cells]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DIGITS)
+
+
+def cell_estimate(shown: Figure, sums: Sums | None) -> CellValues:
+    cell = CellValues(
+        measure=shown.measure,
+        wave=shown.wave,
+        question=shown.question,
+        choice=shown.choice,
+        option=shown.option,
+        dimension=shown.dimension,
+        segment=shown.segment,
+        base_n=shown.base_n,
+        count=shown.count,
+        flag=shown.flag,
+    )
+    if shown.count is None or not shown.base_n:
+        return cell
+    n_eff = float(shown.base_n)
+    if sums is not None and sums.base_w > 0:
+        n_eff = estimates.n_effective(sums.base_w, sums.base_w2)
+    cell.n_eff = rounded(n_eff)
+    if n_eff < disclosure.N_EFF_MIN:
+        cell.flag = disclosure.LOW_N_EFF
+        return cell
+    cell.share = rounded(shown.count / shown.base_n)
+    if sums is not None and sums.base_w > 0:
+        cell.share_weighted = rounded(min(1.0, sums.count_w / sums.base_w))
+        cell.design_effect = rounded(estimates.design_effect(shown.base_n, n_eff))
+    return cell
+
+
+def cells_intervals(cells: list[CellValues]) -> None:
+    """Wilson intervals for every shown share, computed in one vectorized pass."""
+    shown = [c for c in cells if c.share is not None and c.count is not None and c.base_n]
+    lows, highs = estimates.wilson_many([c.count for c in shown], [c.base_n for c in shown])
+    for cell, low, high in zip(shown, lows, highs, strict=True):
+        cell.ci_low, cell.ci_high = rounded(low), rounded(high)
+    weighted = [c for c in shown if c.share_weighted is not None and c.n_eff]
+    lows, highs = estimates.wilson_many(
+        [c.share_weighted * c.n_eff for c in weighted], [c.n_eff for c in weighted]
+    )
+    for cell, low, high in zip(weighted, lows, highs, strict=True):
+        cell.ci_low_weighted, cell.ci_high_weighted = rounded(low), rounded(high)
+
+
+def change_cells(cells: list[CellValues], waves: list[Survey]) -> list[CellValues]:
+    """Changes between consecutive waves that asked the question; wording changes break."""
+    texts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for survey in waves:
+        for question in published_questions(survey):
+            texts[question.key].append((survey.wave_label, normalized_text(question.text)))
+    overall = {
+        (c.wave, c.question, c.choice, c.option): c
+        for c in cells
+        if c.measure == "share" and not c.dimension
+    }
+    keys_by_wave: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for wave, question, choice, option in overall:
+        keys_by_wave[(wave, question)].append((choice, option))
+    changes: list[CellValues] = []
+    for question, asked in texts.items():
+        for (before, before_text), (after, after_text) in zip(asked, asked[1:], strict=False):
+            earlier_keys = set(keys_by_wave.get((before, question), []))
+            for choice, option in keys_by_wave.get((after, question), []):
+                if (choice, option) not in earlier_keys:
+                    continue
+                later = overall[(after, question, choice, option)]
+                earlier = overall[(before, question, choice, option)]
+                change = CellValues(
+                    measure="change",
+                    wave=after,
+                    compare_wave=before,
+                    question=question,
+                    choice=choice,
+                    option=option,
+                )
+                if before_text != after_text:
+                    change.flag = disclosure.WORDING_BREAK
+                elif later.share is None or earlier.share is None:
+                    change.flag = later.flag or earlier.flag
+                else:
+                    _fill_change(change, later, earlier)
+                changes.append(change)
+    return changes
+
+
+def _fill_change(change: CellValues, later: CellValues, earlier: CellValues) -> None:
+    assert later.count is not None and later.base_n and earlier.count is not None
+    assert earlier.base_n
+    diff, (low, high) = estimates.newcombe(later.count, later.base_n, earlier.count, earlier.base_n)
+    change.share, change.ci_low, change.ci_high = rounded(diff), rounded(low), rounded(high)
+    if estimates.crosses_zero((low, high)):
+        change.flag = disclosure.NO_DETECTABLE_CHANGE
+    if later.share_weighted is not None and earlier.share_weighted is not None:
+        assert later.n_eff and earlier.n_eff
+        diff_w, (low_w, high_w) = estimates.newcombe_weighted(
+            later.share_weighted, later.n_eff, earlier.share_weighted, earlier.n_eff
+        )
+        change.share_weighted = rounded(diff_w)
+        change.ci_low_weighted, change.ci_high_weighted = rounded(low_w), rounded(high_w)

@@ -1,0 +1,210 @@
+"""A wave's figures: counts and bases from SQL GROUP BY, weighted sums when weighting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from survey import selectors
+from survey.models import Choice, Question, Survey
+
+from .. import disclosure, estimates, weighting
+from ..disclosure import Figure
+from ..models import WeightingTarget
+from .cells import Sums, rounded
+from .structure import (
+    column_choices,
+    dimension_questions,
+    option_choices,
+    published_questions,
+    row_choices,
+)
+
+
+@dataclass
+class WaveResult:
+    figures: list[Figure]
+    sums: list[Sums | None]
+    design_effect: float | None
+
+
+Aggregates = dict[tuple[Any, ...], tuple[float, float, float]]
+
+
+def _collect(rows: Iterable[tuple[Any, ...]], width: int, weighted: bool) -> Aggregates:
+    """Aggregate rows keyed by their first `width` columns: (n, sum w, sum w^2)."""
+    found: Aggregates = {}
+    for row in rows:
+        n = float(row[width])
+        if weighted:
+            found[tuple(row[:width])] = (n, float(row[width + 1]), float(row[width + 2]))
+        else:
+            found[tuple(row[:width])] = (n, n, n)
+    return found
+
+
+def _add(*parts: tuple[float, float, float]) -> tuple[float, float, float]:
+    return (sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts))
+
+
+ZERO = (0.0, 0.0, 0.0)
+
+
+def _wave_weights(
+    survey: Survey, questions: list[Question], targets: list[WeightingTarget], cap: int | None
+) -> tuple[list[int], np.ndarray]:
+    respondents = selectors.accepted_respondents(survey_id=survey.pk)
+    ids = [pk for pk, _ in respondents]
+    companies = [company for _, company in respondents]
+    by_key = {q.key: q for q in questions if q.kind == Question.Kind.SINGLE}
+    dimensions = sorted({t.dimension for t in targets if t.dimension in by_key})
+    categories = np.full((len(ids), len(dimensions)), -1, dtype=np.int64)
+    margins: list[dict[int, float]] = []
+    for dimension in dimensions:
+        codes = {c.key: c.pk for c in option_choices(by_key[dimension])}
+        margins.append(
+            {
+                codes[t.segment]: t.share
+                for t in targets
+                if t.dimension == dimension and t.segment in codes
+            }
+        )
+    if dimensions and ids:
+        rows = np.array(
+            selectors.respondent_choices(
+                survey_id=survey.pk, question_ids=[by_key[d].pk for d in dimensions]
+            ),
+            dtype=np.int64,
+        ).reshape(-1, 3)
+        positions = np.searchsorted(np.array(ids, dtype=np.int64), rows[:, 0])
+        column_of = {by_key[d].pk: i for i, d in enumerate(dimensions)}
+        columns = np.array([column_of[q] for q in rows[:, 1]], dtype=np.int64)
+        categories[positions, columns] = rows[:, 2]
+    weights = weighting.respondent_weights(
+        categories=categories, margins=margins, companies=companies, employer_cap=cap
+    )
+    return ids, weights
+
+
+def wave_figures(
+    survey: Survey, *, targets: list[WeightingTarget], cap: int | None, weighted: bool
+) -> WaveResult:
+    """The wave's figures: every closed question overall and by each dimension."""
+    questions = published_questions(survey)
+    dimensions = dimension_questions(questions)
+    label = survey.wave_label
+    design_effect: float | None = None
+    context: Any = nullcontext(None)
+    if weighted:
+        ids, weights = _wave_weights(survey, list(survey.questions.all()), targets, cap)
+        if len(ids):
+            n_eff = estimates.n_effective(float(weights.sum()), float((weights**2).sum()))
+            design_effect = rounded(estimates.design_effect(len(ids), n_eff))
+        context = weighting.weight_table(ids, weights)
+    ids_of = [q.pk for q in questions]
+    multi_ids = [q.pk for q in questions if q.kind == Question.Kind.MULTI]
+    dimension_ids = [q.pk for q in dimensions]
+    by_key = {q.key: q for q in questions}
+    migration = [
+        q if q is not None and q.kind == Question.Kind.SINGLE else None
+        for q in (by_key.get(key) for key in disclosure.MIGRATION_QUESTIONS)
+    ]
+    with context as table:
+        kwargs = {"survey_id": survey.pk, "weight_table": table}
+        found = selectors.wave_aggregates(
+            question_ids=ids_of, multi_ids=multi_ids, dimension_ids=dimension_ids, **kwargs
+        )
+        counts = _collect(found.counts, 3, weighted)
+        bases = _collect(found.bases, 1, weighted)
+        segment_counts = _collect(found.segment_counts, 5, weighted)
+        segment_bases = _collect(found.segment_bases, 3, weighted)
+        pairs: Aggregates = {}
+        if migration[0] is not None and migration[1] is not None:
+            found_pairs = selectors.answer_pairs(
+                first_id=migration[0].pk, second_id=migration[1].pk, **kwargs
+            )
+            pairs = _collect(found_pairs, 2, weighted)
+
+    figures: list[Figure] = []
+    sums: list[Sums | None] = []
+
+    def emit(
+        measure: str,
+        question: str,
+        choice: str,
+        option: str,
+        dimension: str,
+        segment: str,
+        count: tuple[float, float, float],
+        base: tuple[float, float, float],
+    ) -> None:
+        figures.append(
+            Figure(
+                measure,
+                label,
+                question,
+                choice,
+                option,
+                dimension,
+                segment,
+                int(base[0]),
+                int(count[0]),
+            )  # fmt: skip
+        )
+        sums.append(Sums(count[1], base[1], base[2]) if weighted else None)
+
+    segments: list[tuple[Question | None, Choice | None]] = [(None, None)]
+    segments += [(d, c) for d in dimensions for c in option_choices(d)]
+    for question in questions:
+        for dimension, segment in segments:
+            if dimension is not None and dimension.pk == question.pk:
+                continue
+
+            if dimension is None or segment is None:
+                source, prefix, names = counts, (question.pk,), ("", "")
+            else:
+                source = segment_counts
+                prefix = (dimension.pk, segment.pk, question.pk)
+                names = (dimension.key, segment.key)
+            if question.kind == Question.Kind.MATRIX:
+                columns = column_choices(question)
+                for row in row_choices(question):
+                    cells = [source.get((*prefix, row.pk, column.pk), ZERO) for column in columns]
+                    base = _add(*cells)
+                    for column, cell in zip(columns, cells, strict=True):
+                        emit("share", question.key, row.key, column.key, *names, cell, base)
+                    if question.key == disclosure.RETENTION_QUESTION and dimension is None:
+                        by_column = dict(zip((c.key for c in columns), cells, strict=True))
+                        still = _add(*(by_column.get(k, ZERO) for k in disclosure.STILL_USING))
+                        ever = _add(still, by_column.get(disclosure.STOPPED, ZERO))
+                        emit("retention", question.key, row.key, "", "", "", still, ever)
+                continue
+            options = option_choices(question)
+            cells = [source.get((*prefix, choice.pk, None), ZERO) for choice in options]
+            if question.kind == Question.Kind.MULTI:
+                base = (bases if dimension is None else segment_bases).get(prefix, ZERO)
+            else:
+                base = _add(*cells)
+            for choice, cell in zip(options, cells, strict=True):
+                emit("share", question.key, choice.key, "", *names, cell, base)
+
+    if migration[0] is not None and migration[1] is not None:
+        switchers = _add(*pairs.values()) if pairs else ZERO
+        for origin in option_choices(migration[0]):
+            for target in option_choices(migration[1]):
+                cell = pairs.get((origin.pk, target.pk), ZERO)
+                emit(
+                    "migration",
+                    disclosure.MIGRATION,
+                    origin.key,
+                    target.key,
+                    "",
+                    "",
+                    cell,
+                    switchers,
+                )
+    return WaveResult(figures, sums, design_effect)

@@ -1,0 +1,43 @@
+"""snapshot_publish: the explicit step that makes a ready snapshot public."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import disclosure
+from ..models import Snapshot
+
+logger = logging.getLogger(__name__)
+
+
+class SnapshotNotPublishableError(Exception):
+    """The snapshot is not ready, or its disclosure audit fails."""
+
+
+def snapshot_publish(*, snapshot_id: int, user: Any = None) -> Snapshot:
+    """Publish a ready snapshot whose audit passes, re-run now on its stored cells."""
+    with transaction.atomic():
+        snapshot = Snapshot.objects.select_for_update().get(pk=snapshot_id)
+        if snapshot.status != Snapshot.Status.READY:
+            raise SnapshotNotPublishableError(f"{snapshot} is {snapshot.status}, not ready.")
+        if snapshot.published_at is not None:
+            return snapshot
+        report = disclosure.audit(snapshot)
+        if report["passed"]:
+            snapshot.published_at = timezone.now()
+            snapshot.published_by = user if getattr(user, "pk", None) else None
+            snapshot.save(update_fields=["published_at", "published_by"])
+        else:
+            snapshot.audit_passed = False
+            snapshot.audit_report = report
+            snapshot.save(update_fields=["audit_passed", "audit_report"])
+    if not report["passed"]:
+        raise SnapshotNotPublishableError(
+            f"{snapshot} fails the disclosure audit: {report['violation_count']} problem(s)."
+        )
+    logger.info("Published %s", snapshot)
+    return snapshot

@@ -1,0 +1,31 @@
+"""Which questions and choices a snapshot publishes, and how they are grouped."""
+
+from __future__ import annotations
+
+from survey.models import Choice, Question, Survey
+
+SEGMENT_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTI, Question.Kind.SCALE)
+
+
+def normalized_text(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def option_choices(question: Question) -> list[Choice]:
+    return [c for c in question.choices.all() if c.role == Choice.Role.OPTION]
+
+
+def row_choices(question: Question) -> list[Choice]:
+    return [c for c in question.choices.all() if c.role == Choice.Role.ROW]
+
+
+def column_choices(question: Question) -> list[Choice]:
+    return [c for c in question.choices.all() if c.role == Choice.Role.COLUMN]
+
+
+def published_questions(survey: Survey) -> list[Question]:
+    return [q for q in survey.questions.all() if q.is_closed and not q.is_sensitive]
+
+
+def dimension_questions(questions: list[Question]) -> list[Question]:
+    return [q for q in questions if q.is_dimension and q.kind in SEGMENT_KINDS]

@@ -1,0 +1,58 @@
+"""Read-side queries over surveys and responses: the only way `results` reads them."""
+
+from .aggregates import (
+    AggregateRow,
+    accepted_respondents,
+    accepted_state,
+    answer_bases,
+    answer_bases_by_dimension,
+    answer_counts,
+    answer_counts_by_dimension,
+    answer_pairs,
+    respondent_choices,
+    series_waves,
+    series_with_accepted_responses,
+    taxonomy_version_applied,
+    wave_response_tallies,
+)
+from .breakdowns import WaveAggregates, wave_aggregates
+from .responses import (
+    Values,
+    accepted_responses,
+    page_questions,
+    question_is_visible,
+    response_for,
+    response_values,
+    series_surveys,
+    survey_questions,
+    survey_with_structure,
+    surveys_open,
+)
+
+__all__ = [
+    "AggregateRow",
+    "Values",
+    "WaveAggregates",
+    "accepted_respondents",
+    "accepted_responses",
+    "accepted_state",
+    "answer_bases",
+    "answer_bases_by_dimension",
+    "answer_counts",
+    "answer_counts_by_dimension",
+    "answer_pairs",
+    "page_questions",
+    "question_is_visible",
+    "respondent_choices",
+    "response_for",
+    "response_values",
+    "series_surveys",
+    "series_waves",
+    "series_with_accepted_responses",
+    "survey_questions",
+    "survey_with_structure",
+    "surveys_open",
+    "taxonomy_version_applied",
+    "wave_aggregates",
+    "wave_response_tallies",
+]
