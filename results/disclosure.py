@@ -101,14 +101,14 @@ class Item:
     flag: str = ""
 
 
-@dataclass
+@dataclass(eq=False)
 class Relation:
     total: Key
     parts: tuple[Key, ...]
+    members: tuple[Key, ...] = field(init=False, repr=False)  # total, then parts
 
-    @property
-    def members(self) -> tuple[Key, ...]:
-        return (self.total, *self.parts)
+    def __post_init__(self) -> None:
+        self.members = (self.total, *self.parts)
 
 
 @dataclass
@@ -116,6 +116,24 @@ class Table:
     items: dict[Key, Item] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
     rows: dict[Key, list[Key]] = field(default_factory=lambda: defaultdict(list))
+    _where: dict[Key, list[int]] | None = field(default=None, repr=False)
+
+    def where(self) -> dict[Key, list[int]]:
+        """The positions of the relations each key takes part in (once per member)."""
+        if self._where is None:
+            self._where = defaultdict(list)
+            for index, relation in enumerate(self.relations):
+                for member in relation.members:
+                    self._where[member].append(index)
+        return self._where
+
+    def relations_of(self) -> dict[Key, list[Relation]]:
+        """The relations each key takes part in (relations are fixed once built)."""
+        found: dict[Key, list[Relation]] = defaultdict(list)
+        for relation in self.relations:
+            for member in relation.members:
+                found[member].append(relation)
+        return found
 
     def add(self, key: Key, item: Item) -> None:
         self.items.setdefault(key, item)
@@ -124,6 +142,7 @@ class Table:
         parts = tuple(parts)
         if total in self.items and parts and all(p in self.items for p in parts):
             self.relations.append(Relation(total, parts))
+            self._where = None
 
 
 @dataclass(frozen=True)
@@ -274,21 +293,20 @@ def _relate_migration(table: Table, figures: list[Figure]) -> None:
 class Closure:
     known: dict[Key, int]
     derived_by: dict[Key, Relation]
+    missing: list[int]  # per relation: how many of its members are still unknown
 
 
 def _close(table: Table) -> Closure:
     """Everything that follows from published values by repeated single subtraction."""
-    known: dict[Key, int] = {}
-    for key, item in table.items.items():
-        if item.published and item.value is not None:
-            known[key] = item.value
+    known: dict[Key, int] = {
+        key: item.value
+        for key, item in table.items.items()
+        if item.published and item.value is not None
+    }
     derived_by: dict[Key, Relation] = {}
-    where: dict[Key, list[int]] = defaultdict(list)
-    missing: list[int] = []
-    for index, relation in enumerate(table.relations):
-        for member in relation.members:
-            where[member].append(index)
-        missing.append(sum(1 for m in relation.members if m not in known))
+    relations = table.relations
+    where = table.where()
+    missing = [len([m for m in r.members if m not in known]) for r in relations]
     queue = [i for i, n in enumerate(missing) if n == 1]
 
     def learn(target: Key, value: int, relation: Relation) -> None:
@@ -310,8 +328,9 @@ def _close(table: Table) -> Closure:
             learn(target, parts if target == relation.total else known[relation.total] - parts,
                   relation)  # fmt: skip
         # Counts are never negative: unknown parts that must add up to 0 are all 0.
-        for relation in table.relations:
-            if relation.total not in known:
+        for index, relation in enumerate(relations):
+            # With the total known, `missing` counts the unknown parts: two are needed here.
+            if missing[index] < 2 or relation.total not in known:
                 continue
             unknown = [p for p in relation.parts if p not in known]
             if len(unknown) >= 2 and known[relation.total] == sum(
@@ -322,7 +341,7 @@ def _close(table: Table) -> Closure:
                         learn(part, 0, relation)
         if not queue:
             break
-    return Closure(known, derived_by)
+    return Closure(known, derived_by, missing)
 
 
 @dataclass
@@ -336,8 +355,8 @@ class Violation:
         return {"cell": [str(part) for part in self.key], "value": self.value, "how": self.how}
 
 
-def audit_table(table: Table, k: int) -> list[Violation]:
-    closure = _close(table)
+def audit_table(table: Table, k: int, closure: Closure | None = None) -> list[Violation]:
+    closure = closure if closure is not None else _close(table)
     known = closure.known
     found: list[Violation] = []
     for key, value in known.items():
@@ -350,8 +369,8 @@ def audit_table(table: Table, k: int) -> list[Violation]:
             complement = known[item.base] - value
             if is_small(complement, k):
                 found.append(Violation(key, complement, f"complement by {how}", relation))
-    for relation in table.relations:
-        if relation.total not in known:
+    for index, relation in enumerate(table.relations):
+        if closure.missing[index] < 2 or relation.total not in known:
             continue
         unknown = [p for p in relation.parts if p not in known]
         if len(unknown) >= 2:
@@ -394,16 +413,23 @@ def _suppress(table: Table, key: Key, flag: str) -> None:
                 member_item.flag = flag
 
 
-def _derivable_elsewhere(table: Table, key: Key, known: dict[Key, int], skip: Relation) -> bool:
-    for relation in table.relations:
-        if relation is skip or key not in relation.members:
+def _derivable_elsewhere(
+    relations_of: dict[Key, list[Relation]], key: Key, known: dict[Key, int], skip: Relation
+) -> bool:
+    for relation in relations_of.get(key, ()):
+        if relation is skip:
             continue
         if all(m in known for m in relation.members if m != key):
             return True
     return False
 
 
-def _block(table: Table, violation: Violation, closure: Closure) -> bool:
+def _block(
+    table: Table,
+    violation: Violation,
+    closure: Closure,
+    relations_of: dict[Key, list[Relation]],
+) -> bool:
     """Hide one more published value so the violation's subtraction no longer works."""
     relation = violation.relation
     if relation is None:
@@ -422,7 +448,7 @@ def _block(table: Table, violation: Violation, closure: Closure) -> bool:
         for member in relation.members:
             source = closure.derived_by.get(member)
             if member != violation.key and source is not None and source is not relation:
-                if _block(table, Violation(member, 0, "", source), closure):
+                if _block(table, Violation(member, 0, "", source), closure, relations_of):
                     return True
         return False
 
@@ -433,7 +459,7 @@ def _block(table: Table, violation: Violation, closure: Closure) -> bool:
     candidates.sort(key=order)
     without = {k: v for k, v in known.items() if k != violation.key}
     for candidate in candidates:  # prefer one that no other sum gives straight back
-        if not _derivable_elsewhere(table, candidate, without, relation):
+        if not _derivable_elsewhere(relations_of, candidate, without, relation):
             _suppress(table, candidate, SUPPRESSED_SECONDARY)
             return True
     _suppress(table, candidates[0], SUPPRESSED_SECONDARY)
@@ -453,14 +479,15 @@ def protect_table(table: Table, k: int) -> None:
         if is_small(item.value, k) or is_small(_diff(base, item.value), k):
             item.published = False
             item.flag = SUPPRESSED_COUNT
+    relations_of = table.relations_of()
     for _round in range(len(table.items) + 1):
-        violations = audit_table(table, k)
+        closure = _close(table)
+        violations = audit_table(table, k, closure)
         if not violations:
             return
-        closure = _close(table)
         progressed = False
         for violation in violations:
-            progressed = _block(table, violation, closure) or progressed
+            progressed = _block(table, violation, closure, relations_of) or progressed
         if not progressed:
             break
     # Nothing else worked: hide everything in the table rather than publish a leak.
@@ -524,23 +551,15 @@ def context_from_summary(summary: dict[str, Any]) -> Context:
     return Context(kinds=kinds, dimension_kinds=dimension_kinds)
 
 
+# The stored fields a Figure is made of, in its order.
+AUDITED = ("measure", "wave", "question", "choice", "option", "dimension", "segment", "base_n",
+           "count", "flag")  # fmt: skip
+
+
 def audit(snapshot: Snapshot) -> dict[str, Any]:
     """Audit a stored snapshot from its published cells alone."""
-    figures = [
-        Figure(
-            measure=cell.measure,
-            wave=cell.wave,
-            question=cell.question,
-            choice=cell.choice,
-            option=cell.option,
-            dimension=cell.dimension,
-            segment=cell.segment,
-            base_n=cell.base_n,
-            count=cell.count,
-            flag=cell.flag,
-        )
-        for cell in snapshot.cells.exclude(measure="change").order_by("pk")
-    ]
+    stored = snapshot.cells.exclude(measure="change").order_by("pk").values_list(*AUDITED)
+    figures = [Figure(*values) for values in stored]
     k = int(snapshot.parameters.get("k", K_DEFAULT))
     report = audit_figures(figures, context_from_summary(snapshot.summary), k)
     leaks = _summary_leaks(snapshot.summary, k)
