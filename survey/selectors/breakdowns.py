@@ -180,17 +180,22 @@ def wave_aggregates(
                     result.segment_counts.append(
                         (dimension, segment, *key, int(found[0]), *found[1:])
                     )
-        for j, question_id in enumerate(multi_ids):
-            sql = f"SELECT {_filtered(segments, weighted, f'SUM(p.b{j})', f'p.b{j} * p.w')} "
-            sql += f"FROM {profile} p"
-            sums = _unpack(_fetch(sql, ())[0], width)
-            if sums[0][0]:
-                result.bases.append((question_id, int(sums[0][0]), *sums[0][1:]))
-            for (dimension, segment, _), found in zip(segments, sums[1:], strict=True):
-                if found[0] and dimension != question_id:
-                    result.segment_bases.append(
-                        (dimension, segment, question_id, int(found[0]), *found[1:])
-                    )
+        if multi_ids:  # every multi-choice question's bases in one pass over the profile
+            sql = "SELECT " + ", ".join(
+                _filtered(segments, weighted, f"SUM(p.b{j})", f"p.b{j} * p.w")
+                for j in range(len(multi_ids))
+            )
+            found_all = _unpack(_fetch(f"{sql} FROM {profile} p", ())[0], width)
+            per_question = len(segments) + 1
+            for j, question_id in enumerate(multi_ids):
+                sums = found_all[j * per_question : (j + 1) * per_question]
+                if sums[0][0]:
+                    result.bases.append((question_id, int(sums[0][0]), *sums[0][1:]))
+                for (dimension, segment, _), found in zip(segments, sums[1:], strict=True):
+                    if found[0] and dimension != question_id:
+                        result.segment_bases.append(
+                            (dimension, segment, question_id, int(found[0]), *found[1:])
+                        )
     fallback = [d.question_id for d in dimensions if d.mode == "join"]
     if fallback:
         arguments = {
