@@ -232,7 +232,8 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
         f"used in {latest}. Bars show 95% intervals.",
         rows=rows,
         alt=f"Line chart of the share of respondents using each of {len(order)} frameworks "
-        f"in each wave from {waves[0]} to {latest}; the table below gives every number.",
+        + (f"in each wave from {waves[0]} to {latest}" if len(waves) > 1 else f"in {latest}")
+        + "; the table below gives every number.",
         notes=notes,
         breaks=breaks,
         order=order,
