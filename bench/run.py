@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import rebuild
+from bench import csv_export, rebuild, submit
 
-BENCHES = {"rebuild": rebuild.main}
+BENCHES = {"rebuild": rebuild.main, "csv": csv_export.main, "submit": submit.main}
 
 
 def main(argv: list[str]) -> None:
