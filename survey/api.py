@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -30,9 +29,7 @@ from .services import (
     Structure,
     SurveyClosedError,
     SurveyError,
-    response_save_page,
-    response_start,
-    response_submit,
+    response_submit_whole,
 )
 
 
@@ -189,7 +186,6 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
 
     values: dict[str, Any] = {}
     pages = list(survey.pages.all())
-    forms = []
     for page in pages:
         questions = [q for q in structure.questions if q.page_id == page.pk]
         form = PageForm(data, questions=questions, all_questions=structure.questions, prior=values)
@@ -198,28 +194,18 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
                 key = name.removeprefix("q_")
                 errors.setdefault(key, []).extend(str(m) for m in messages)
         values.update(form.values())
-        forms.append((page, form))
     if errors:
         return _error("Some answers did not validate; nothing was saved.", errors=errors)
 
-    token = identity.token_new()
     try:
-        with transaction.atomic():
-            response = response_start(
-                survey=survey,
-                respondent_hash=identity.respondent_hash(f"{survey.pk}:{token}"),
-                channel=payload.validated_data.get("channel") or "api",
-                ip_hash=identity.ip_hash(request.META.get("REMOTE_ADDR", "")),
-            )
-            for page, form in forms:
-                response_save_page(
-                    response=response,
-                    page_position=page.position,
-                    values=form.values(),
-                    next_page=page.position + 1,
-                    structure=structure,
-                )
-            response = response_submit(response=response, structure=structure, min_time=False)
+        response = response_submit_whole(
+            survey=survey,
+            respondent_hash=identity.respondent_hash(f"{survey.pk}:{identity.token_new()}"),
+            values=values,
+            channel=payload.validated_data.get("channel") or "api",
+            ip_hash=identity.ip_hash(request.META.get("REMOTE_ADDR", "")),
+            structure=structure,
+        )
     except SurveyClosedError:
         return _error("This survey is closed and accepts no answers.", status.HTTP_410_GONE)
     except RateLimitedError as error:

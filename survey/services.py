@@ -293,6 +293,46 @@ def response_import(
     return response, answers
 
 
+def response_submit_whole(
+    *,
+    survey: Survey,
+    respondent_hash: str,
+    values: Values,
+    channel: str,
+    ip_hash: str,
+    structure: Structure,
+) -> Response:
+    """A complete response from one validated set of values, written in one pass (the API).
+
+    The same rules as page by page: required visible questions answered, hidden ones not
+    stored, unknown keys dropped, the per-IP-hash submission budget.
+    """
+    _accepting(survey)
+    missing = first_missing_required(structure, values)
+    if missing is not None:
+        raise IncompleteResponseError(missing)
+    if not submission_allowed(ip_hash):
+        raise RateLimitedError(
+            "Too many surveys were submitted from your network in the last hour. "
+            "Please try again later."
+        )
+    response, answers = response_import(
+        survey=survey,
+        respondent_hash=respondent_hash,
+        values=values,
+        channel=channel,
+        structure=structure,
+    )
+    response.ip_hash = ip_hash
+    response.current_page = max((q.page.position for q in structure.questions), default=1)
+    with transaction.atomic():
+        response.save()
+        for answer in answers:
+            answer.response = response
+        Answer.objects.bulk_create(answers)
+    return response
+
+
 def survey_create(
     *,
     spec: dict[str, Any],
