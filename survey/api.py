@@ -161,7 +161,7 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
     if not payload.is_valid():
         return _error("Invalid submission.", errors=_flat_errors(payload.errors))
     answers: dict[str, Any] = payload.validated_data["answers"]
-    structure = Structure.of(survey)
+    structure = Structure.of(survey, questions=list(survey.questions.all()))
     others = {f"{k}__other" for k, q in structure.by_key.items() if q.has_other}
     unknown = sorted(set(answers) - set(structure.by_key) - others)
     if unknown:

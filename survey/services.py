@@ -49,12 +49,14 @@ class Structure:
     choices: dict[tuple[int, str, str], Choice]
 
     @classmethod
-    def of(cls, survey: Survey) -> Structure:
-        questions = list(
-            survey.questions.select_related("page")
-            .prefetch_related("choices")
-            .order_by("page__position", "position", "id")
-        )
+    def of(cls, survey: Survey, *, questions: list[Question] | None = None) -> Structure:
+        """Pass questions already loaded (with page and choices) to skip the query."""
+        if questions is None:
+            questions = list(
+                survey.questions.select_related("page")
+                .prefetch_related("choices")
+                .order_by("page__position", "position", "id")
+            )
         choices = {(q.pk, c.role, c.key): c for q in questions for c in q.choices.all()}
         return cls(
             questions=questions,

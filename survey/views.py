@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from . import identity
 from .forms import PageForm
 from .models import Invitation, Page, Question, Response, Survey
-from .selectors import response_for, response_values, survey_with_structure
+from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
 from .services import (
     IncompleteResponseError,
     RateLimitedError,
@@ -134,7 +134,7 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))
         return render(request, "survey/done.html", {"survey": survey, "response": response})
 
-    structure = Structure.of(survey)
+    structure = Structure.of(survey, questions=list(survey.questions.all()))
     values = response_values(response) if response else {}
     pages = _visible_pages(survey, structure, values)
     furthest = (
@@ -376,7 +376,7 @@ def _go(
 
 
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    survey = survey_with_structure(slug=slug)
+    survey = survey_by_slug(slug=slug)
     if survey is None:
         return _status_page(request, None, "unknown", 404)
     return render(
@@ -387,7 +387,7 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def resume(request: HttpRequest, slug: str, token: str) -> HttpResponse:
-    survey = survey_with_structure(slug=slug)
+    survey = survey_by_slug(slug=slug)
     if survey is None:
         return _status_page(request, None, "unknown", 404)
     try:

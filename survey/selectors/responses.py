@@ -16,18 +16,23 @@ Values = dict[str, Any]
 
 
 def survey_with_structure(*, slug: str) -> Survey | None:
-    questions = Question.objects.select_related("show_if_question").prefetch_related(
+    questions = Question.objects.select_related("page", "show_if_question").prefetch_related(
         Prefetch("choices", queryset=Choice.objects.order_by("role", "position", "id"))
     )
     return (
         Survey.objects.select_related("series")
         .prefetch_related(
             Prefetch("pages", queryset=Page.objects.order_by("position")),
-            Prefetch("questions", queryset=questions.order_by("page__position", "position")),
+            Prefetch("questions", queryset=questions.order_by("page__position", "position", "id")),
         )
         .filter(slug=slug)
         .first()
     )
+
+
+def survey_by_slug(*, slug: str) -> Survey | None:
+    """The survey alone, for pages that show none of its questions."""
+    return Survey.objects.select_related("series").filter(slug=slug).first()
 
 
 def survey_questions(survey: Survey) -> list[Question]:
