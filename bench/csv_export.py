@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench.rebuild import _admin_url
+from bench.scratch import scratch_recreate
 
 BENCH_DATABASE = "tally_bench_csv"
 WARM_UP_SLUG = "bench-csv-10"  # its own, so it can run beside the rebuild bench
@@ -41,15 +42,6 @@ COPY_COLUMNS = (
 
 def _database_url(bench_url: str) -> str:
     return bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
-
-
-def _recreate(admin_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
 
 
 def _django(url: str) -> None:
@@ -281,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
     )
     url = _database_url(bench_url)
-    _recreate(admin_url)
+    scratch_recreate(admin_url, BENCH_DATABASE)
     try:
         _django(url)
         from django.core.management import call_command
@@ -310,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
 
         connections.close_all()
         if not args.keep:
-            _recreate(admin_url, drop_only=True)
+            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from bench.scratch import scratch_recreate
+
 BENCH_DATABASE = "tally_bench"
 DEFAULT_SIZES = "10000,100000,1000000"
 
@@ -28,15 +30,6 @@ def _admin_url(url: str) -> tuple[str, str]:
     admin = urlunsplit(parts._replace(path="/postgres"))
     bench = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
     return admin, bench
-
-
-def _recreate(admin_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
 
 
 def _setup(bench_url: str) -> None:
@@ -238,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     admin_url, bench_url = _admin_url(
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
     )
-    _recreate(admin_url)
+    scratch_recreate(admin_url, BENCH_DATABASE)
     try:
         _setup(bench_url)
         rng = np.random.default_rng(2026)
@@ -257,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
 
         connections.close_all()
         if not args.keep:
-            _recreate(admin_url, drop_only=True)
+            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

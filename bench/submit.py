@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.rebuild import _admin_url
+from bench.scratch import scratch_recreate
 
 FLOOR_TABLE = "bench_floor"
 FLOOR_PATH = "bench/insert/"
+
 BENCH_DATABASE = "tally_bench_submit"  # its own, so it can run beside the other benches
 REDIS_URL = "redis://127.0.0.1:6379/7"  # the throttle counters' own database
 HOST = "127.0.0.1"
@@ -58,15 +60,6 @@ ANSWERS = {
     "comment": "Benchmark response.",
 }
 BODY = json.dumps({"answers": ANSWERS, "channel": "bench"}).encode()
-
-
-def _recreate(admin_url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        if not drop_only:
-            conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
 
 
 def _environment(url: str) -> dict[str, str]:
@@ -276,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     url = bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
     env = _environment(url)
-    _recreate(admin_url)
+    scratch_recreate(admin_url, BENCH_DATABASE)
     server: subprocess.Popen[bytes] | None = None
     try:
         prepare(env)
@@ -320,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
         if server is not None:
             _stop(server)
         if not args.keep:
-            _recreate(admin_url, drop_only=True)
+            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":
