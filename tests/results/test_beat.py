@@ -10,8 +10,8 @@ from django.test import Client
 
 from config.celery import app
 from results.models import RebuildJob, Snapshot
-from survey.models import Answer
-from survey.services import Structure, response_import
+from survey.services import Structure
+from tests.factories import imported_response
 
 from .test_worker import ROOT, worker_env
 
@@ -70,17 +70,12 @@ def wait_for_published(series, *, responses: int, process, seconds: float = 90) 
 
 def _earlier(census, structure) -> None:
     for index in range(20):
-        response, answers = response_import(
-            survey=census,
+        imported_response(
+            census,
             respondent_hash=f"earlier-{index}",
             values={"role": "student", "region": "europe", "frameworks_used": ["pytorch"]},
-            channel="direct",
             structure=structure,
         )
-        response.save()
-        for answer in answers:
-            answer.response = response
-        Answer.objects.bulk_create(answers)
 
 
 @pytest.mark.worker

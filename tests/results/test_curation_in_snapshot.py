@@ -4,8 +4,9 @@ import pytest
 
 from results.services import snapshot_build
 from survey.curation import other_mapping_approve, other_text_groups, response_exclude
-from survey.models import Answer, Entity, Response
-from survey.services import Structure, response_import
+from survey.models import Entity, Response
+from survey.services import Structure
+from tests.factories import imported_response
 
 
 def cell(snapshot, choice: str):
@@ -24,17 +25,9 @@ def answered(census, admin_user):
         + [{"frameworks_used": ["tensorflow"]}] * 18
     )
     for index, extra in enumerate(rows):
-        response, answers = response_import(
-            survey=census,
-            respondent_hash=f"r{index}",
-            values={**base, **extra},
-            channel="direct",
-            structure=structure,
+        imported_response(
+            census, respondent_hash=f"r{index}", values={**base, **extra}, structure=structure
         )
-        response.save()
-        for answer in answers:
-            answer.response = response
-        Answer.objects.bulk_create(answers)
     return census
 
 

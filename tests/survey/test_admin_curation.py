@@ -3,22 +3,11 @@
 from django.test import Client
 
 from survey.models import Answer, CurationLog, Entity, Response, TaxonomyVersion
-from survey.services import Structure, response_import
+from tests.factories import imported_response
 
 
 def _response(census, n, values):
-    response, answers = response_import(
-        survey=census,
-        respondent_hash=f"a{n}",
-        values=values,
-        channel="social",
-        structure=Structure.of(census),
-    )
-    response.save()
-    for answer in answers:
-        answer.response = response
-    Answer.objects.bulk_create(answers)
-    return response
+    return imported_response(census, respondent_hash=f"a{n}", values=values, channel="social")
 
 
 VALUES = {"role": "student", "region": "europe", "frameworks_used": ["pytorch"]}

@@ -18,8 +18,8 @@ from survey.curation import (
     response_exclude,
     response_restore,
 )
-from survey.models import Answer, CurationLog, Response
-from survey.services import Structure, response_import
+from survey.models import CurationLog, Response
+from tests.factories import imported_response
 
 BASE = {
     "role": "data-scientist",
@@ -38,21 +38,7 @@ BASE = {
 
 
 def _make(census, n, values, **fields):
-    structure = Structure.of(census)
-    response, answers = response_import(
-        survey=census,
-        respondent_hash=f"r{n}",
-        values=values,
-        channel="direct",
-        structure=structure,
-    )
-    for name, value in fields.items():
-        setattr(response, name, value)
-    response.save()
-    for answer in answers:
-        answer.response = response
-    Answer.objects.bulk_create(answers)
-    return response
+    return imported_response(census, respondent_hash=f"r{n}", values=values, **fields)
 
 
 def test_exclude_and_restore_log_who_when_why(census, curator):

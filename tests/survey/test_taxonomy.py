@@ -4,7 +4,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from survey.models import Alias, Answer, Choice, Entity, TaxonomyVersion
-from survey.services import Structure, response_import
 from survey.taxonomy import (
     TaxonomyIndex,
     alias_add,
@@ -13,6 +12,7 @@ from survey.taxonomy import (
     taxonomy_seed,
     taxonomy_version_latest_applied,
 )
+from tests.factories import imported_response
 
 LABELS = ["Scikit-learn", "Fast.ai", "MXNet", "H2O 3", "tf.keras", "Hugging Face Transformers"]
 
@@ -58,19 +58,7 @@ def test_alias_add_makes_a_version_with_who_and_what(db, curator):
 
 
 def _census_response(census, values, n=0):
-    structure = Structure.of(census)
-    response, answers = response_import(
-        survey=census,
-        respondent_hash=f"t-{n}",
-        values=values,
-        channel="direct",
-        structure=structure,
-    )
-    response.save()
-    for answer in answers:
-        answer.response = response
-    Answer.objects.bulk_create(answers)
-    return response
+    return imported_response(census, respondent_hash=f"t-{n}", values=values)
 
 
 def _keys(response):
