@@ -1,59 +1,25 @@
 """A response sent in the browser reaches the published report with no admin involved."""
 
-import subprocess
-import sys
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
-from config.celery import app
 from results.models import RebuildJob, Snapshot
 from survey.services import Structure
 from tests.factories import imported_response
 
-from .test_worker import ROOT, worker_env
+from .test_worker import running_worker
 
 
 @pytest.fixture
 def worker_with_beat(transactional_db, tmp_path):
-    import os
-
-    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
-        pytest.skip("a real worker needs PostgreSQL and Redis")
-    app.control.purge()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--beat",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env={**worker_env(), "TALLY_REFRESH_SECONDS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    schedule = str(tmp_path / "beat-schedule")
+    with running_worker(
+        "--beat", "--schedule", schedule, env={"TALLY_REFRESH_SECONDS": "1"}
+    ) as process:
+        yield process
 
 
 def wait_for_published(series, *, responses: int, process, seconds: float = 90) -> Snapshot:

@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,8 +33,9 @@ def worker_env() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def worker(transactional_db):
+@contextmanager
+def running_worker(*extra: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the test database, stopped on the way out."""
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         pytest.skip("a real worker needs PostgreSQL and Redis")
     app.control.purge()  # messages left by other tests would point at rolled-back rows
@@ -44,6 +47,7 @@ def worker(transactional_db):
             "-A",
             "config",
             "worker",
+            *extra,
             "--pool",
             "solo",
             "--concurrency",
@@ -55,17 +59,25 @@ def worker(transactional_db):
             "--without-mingle",
         ],  # fmt: skip
         cwd=ROOT,
-        env=worker_env(),
+        env={**worker_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    yield process
-    process.terminate()
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    with running_worker() as process:
+        yield process
 
 
 @pytest.mark.worker
