@@ -165,6 +165,21 @@ class Question(models.Model):
     max_value = models.IntegerField(null=True, blank=True)
     max_length = models.PositiveIntegerField(default=2000)
     max_selections = models.PositiveSmallIntegerField(null=True, blank=True)
+    universe = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Who was asked, when not everyone who reached the question "
+        "(e.g. 'not shown to students'). A change between waves is a universe break.",
+    )
+    grouped_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="groupings",
+        help_text="A coarser question derived from this one (country -> region): each "
+        "choice's group_key names the coarser choice it adds up into.",
+    )
 
     class Meta:
         ordering = ["page__position", "position", "id"]
@@ -196,6 +211,12 @@ class Choice(models.Model):
     is_other = models.BooleanField(default=False)
     needs_review = models.BooleanField(
         default=False, help_text="Created by an import from a label the taxonomy did not know."
+    )
+    group_key = models.SlugField(
+        max_length=80,
+        blank=True,
+        help_text="The key of the choice of the question's grouped_into question that this "
+        "choice adds up into (blank: none).",
     )
 
     class Meta:

@@ -8,6 +8,7 @@ from typing import Any
 from ... import census
 from ...models import Answer, Choice, CurationLog, Page, Question, Response, Series, Survey
 from ...taxonomy import DEFAULT_TAXONOMY
+from ..regions import region_of
 from .labels import QUESTION_KINDS, _Labels
 from .layout import Layout
 from .waves import ImportSummary, KaggleImportError
@@ -162,9 +163,24 @@ def _structure_create(*, survey: Survey, layout: Layout, labels: dict[str, _Labe
             continue
         if key in layout.singles:
             add(key, layout.singles[key][1], Question.Kind.SINGLE, labels[key].choices)
+    _group_countries(survey)
     add(
         "frameworks_used",
         layout.frameworks.text,
         Question.Kind.MULTI,
         labels["frameworks_used"].choices,
     )
+
+
+def _group_countries(survey: Survey) -> None:
+    """Record that region adds up from country, so disclosure control knows the sum."""
+    country = survey.questions.filter(key="country").first()
+    region = survey.questions.filter(key="region").first()
+    if country is None or region is None:
+        return
+    country.grouped_into = region
+    country.save(update_fields=["grouped_into"])
+    choices = list(country.choices.all())
+    for choice in choices:
+        choice.group_key = region_of(choice.label) or ""
+    Choice.objects.bulk_update(choices, ["group_key"])
