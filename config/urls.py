@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that link none (JSON, the admin).
     path("favicon.ico", favicon),
+    path("api/v1/signals/", include("signals.urls")),
     path("api/v1/", include("survey.api_urls")),
     path("", include("survey.urls")),
     path("", include("results.urls")),
