@@ -47,3 +47,13 @@ def test_results_reads_responses_only_through_survey_selectors():
             if name.startswith("survey") and name not in allowed:
                 offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
+
+
+def test_signals_and_survey_never_import_results_and_survey_never_imports_signals():
+    offenders = [
+        str(path.relative_to(ROOT))
+        for app, banned in (("signals", {"results"}), ("survey", {"signals"}))
+        for path in (ROOT / app).rglob("*.py")
+        if any(name.split(".")[0] in banned for name in imported_modules(path))
+    ]
+    assert offenders == []
