@@ -17,7 +17,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .importers.github import AGGREGATES
+from survey.importers.regions import region_of
+from survey.models import Entity
+
+from .importers.github import AGGREGATES, ECONOMIES
 from .models import Break, Source, Value
 
 SIGNAL_COLUMNS = [
@@ -180,3 +183,20 @@ def signal_rows(source: Source) -> Iterator[list[Any]]:
             "url": source.url,
         }
         yield [record[name] for name in SIGNAL_COLUMNS]
+
+
+def economy_regions() -> dict[str, str]:
+    """Economy code -> the survey's region key, for economies that have one (not `EU`)."""
+    regions = {}
+    for code, name in ECONOMIES.items():
+        region = region_of(name)
+        if region is not None and code not in AGGREGATES:
+            regions[code] = region
+    return regions
+
+
+def framework_names(keys: Iterable[str]) -> dict[str, str]:
+    """Taxonomy names of framework keys; a key the taxonomy lacks names itself."""
+    keys = list(keys)
+    found = dict(Entity.objects.filter(kind="framework", key__in=keys).values_list("key", "name"))
+    return {key: found.get(key, key) for key in keys}

@@ -28,9 +28,11 @@ from schemathesis.specs.openapi.checks import (
 
 from config.wsgi import application
 from results.services import snapshot_build, snapshot_publish
+from signals.services import signal_import
 from survey.api import SubmitThrottle
 from survey.demo import demo_load
 from tests.results.factories import census_snapshot
+from tests.signals.conftest import FILES as SIGNAL_FILES
 
 CHECKS = [
     not_a_server_error,
@@ -45,9 +47,13 @@ OPERATIONS = [
     "GET /api/v1/series/",
     "GET /api/v1/series/{slug}/",
     "GET /api/v1/series/{slug}/cells/",
+    "GET /api/v1/signals/",
+    "GET /api/v1/signals/{key}/",
+    "GET /api/v1/signals/{key}/values/",
 ]
 SURVEY_SLUGS = ["census-2026", "census-demo-2025", "no-such-survey"]
 SERIES_SLUGS = ["ml-frameworks", "ml-frameworks-demo", "no-such-series"]
+SIGNAL_KEYS = ["conference-papers", "transformer-papers", "no-such-source"]
 
 
 @pytest.fixture
@@ -66,6 +72,8 @@ def api_schema(census, wsgi_in_test_transaction, monkeypatch):
     demo = demo_load(responses_per_wave=60, seed=11)
     snapshot_publish(snapshot_id=snapshot_build(series_id=demo.pk).pk)
     census_snapshot(series=census.series, hostile=True)
+    for name in ("conference-papers", "transformer-papers"):
+        signal_import(path=SIGNAL_FILES[name])
     # The fuzzer posts far more than a person would; the throttle has its own test.
     monkeypatch.setattr(SubmitThrottle, "rate", "100000/hour", raising=False)
     return schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
@@ -73,6 +81,11 @@ def api_schema(census, wsgi_in_test_transaction, monkeypatch):
 
 def cases(operation: Any, mode: GenerationMode) -> st.SearchStrategy:
     """Generated requests; most use a slug that exists, since random ones only meet a 404."""
+    if "{key}" in operation.path:
+        return st.one_of(
+            operation.as_strategy(mode),
+            *(operation.as_strategy(mode, path_parameters={"key": k}) for k in SIGNAL_KEYS),
+        )
     if "slug" not in operation.path:
         return operation.as_strategy(mode)
     known = SERIES_SLUGS if operation.path.startswith("/api/v1/series/") else SURVEY_SLUGS
