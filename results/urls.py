@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, polls, views
 
 app_name = "results"
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("reports/", views.reports, name="reports"),
+    path("p/<slug:slug>/results/", polls.poll_results_page, name="poll-results"),
+    path("p/<slug:slug>/embed/results/", polls.poll_embed_results, name="poll-embed-results"),
+    path("p/<slug:slug>/results.csv", polls.poll_results_csv, name="poll-results-csv"),
     path("reports/<slug:slug>/", views.report, name="report"),
     path("reports/<slug:slug>/cells.csv", views.cells_csv, name="cells-csv"),
     path("reports/<slug:slug>/codebook.csv", views.codebook_csv, name="codebook-csv"),

@@ -19,7 +19,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
-from survey.selectors import surveys_open
+from survey.selectors import polls_open, surveys_open
 
 from .charts import CSV_FIELDS, chart_csv_rows, chart_image, chart_table, focus_facts
 from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
@@ -43,9 +43,8 @@ CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "survey/home.html", {"surveys": surveys_open(), "published": published_series()}
-    )
+    context = {"surveys": surveys_open(), "polls": polls_open(), "published": published_series()}
+    return render(request, "survey/home.html", context)
 
 
 def _missing(request: HttpRequest, slug: str, chart: str = "") -> HttpResponse:

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+
+ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$")
+
+
+def validate_origins(value: str) -> None:
+    """Space-separated web origins, as a CSP frame-ancestors source list takes them."""
+    bad = [item for item in value.split() if not ORIGIN_RE.match(item)]
+    if bad:
+        raise ValidationError(
+            f"Not an origin such as https://blog.example.org: {', '.join(bad)}",
+            code="invalid_origin",
+        )
 
 
 class Series(models.Model):
@@ -33,6 +50,15 @@ class Series(models.Model):
     is_synthetic = models.BooleanField(
         default=False, help_text="Demo data: every page and file that shows it says so."
     )
+    quick_poll_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="quick_polls",
+        help_text="A poll series asking this series' question: shown beside it as a "
+        "quick-poll channel, never pooled with its waves.",
+    )
 
     class Meta:
         verbose_name_plural = "series"
@@ -53,6 +79,9 @@ class SurveyQuerySet(models.QuerySet):
             .exclude(opens_at__gt=now)
         )
 
+    def polls(self) -> SurveyQuerySet:
+        return self.filter(is_poll=True)
+
 
 class Survey(models.Model):
     """One wave of a series."""
@@ -65,6 +94,11 @@ class Survey(models.Model):
     class Access(models.TextChoices):
         PUBLIC = "public", "Anyone with the link"
         INVITE = "invite", "Invitation only"
+
+    class ResultsVisibility(models.TextChoices):
+        AFTER_VOTE = "after_vote", "After voting"
+        AFTER_CLOSE = "after_close", "Only after the poll closes"
+        ALWAYS = "always", "Always"
 
     series = models.ForeignKey(Series, on_delete=models.PROTECT, related_name="surveys")
     slug = models.SlugField(unique=True)
@@ -86,6 +120,22 @@ class Survey(models.Model):
     attribution = models.CharField(max_length=300, blank=True)
     is_synthetic = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    is_poll = models.BooleanField(
+        default=False, help_text="A quick poll: one question, voted at /p/<slug>/."
+    )
+    results_visibility = models.CharField(
+        max_length=12,
+        choices=ResultsVisibility.choices,
+        default=ResultsVisibility.AFTER_VOTE,
+        help_text="Polls: when the public standing is shown (a running tally biases later voters).",
+    )
+    frame_ancestors = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_origins],
+        help_text="Polls: the sites allowed to embed the poll, space-separated origins "
+        "(https://blog.example.org); blank: any site.",
+    )
 
     objects = SurveyQuerySet.as_manager()
 
@@ -106,6 +156,18 @@ class Survey(models.Model):
         if self.opens_at and self.opens_at > now:
             return False
         return not (self.closes_at and self.closes_at <= now)
+
+    @property
+    def embed_origins(self) -> list[str]:
+        return self.frame_ancestors.split()
+
+    def embed_snippet(self) -> str:
+        """The HTML an author pastes to embed the poll (an iframe of /p/<slug>/embed/)."""
+        url = settings.SITE_URL.rstrip("/") + reverse("survey:poll-embed", args=[self.slug])
+        return (
+            f'<iframe src="{escape(url)}" title="Poll: {escape(self.title)}" width="100%" '
+            'height="460" loading="lazy"></iframe>'
+        )
 
 
 class Page(models.Model):

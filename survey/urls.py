@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import polls, views
 
 app_name = "survey"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("s/<slug:slug>/resume/<str:token>/", views.resume, name="resume"),
     path("s/<slug:slug>/preview/", views.preview, name="preview"),
+    path("p/<slug:slug>/", polls.poll_page, name="poll"),
+    path("p/<slug:slug>/embed/", polls.poll_embed, name="poll-embed"),
 ]

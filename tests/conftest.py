@@ -58,3 +58,34 @@ CENSUS_PAGES_POST = [
 @pytest.fixture
 def census_post():
     return [dict(page) for page in CENSUS_PAGES_POST]
+
+
+POLL_CHOICES = [("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX")]
+
+
+@pytest.fixture
+def poll(db) -> Survey:
+    """An open single-choice quick poll with an "other" option, k = 10."""
+    from survey.poll_services import poll_create
+
+    return poll_create(
+        slug="new-project",
+        text="Which framework would you pick for a new project today?",
+        choices=POLL_CHOICES,
+        has_other=True,
+        status=Survey.Status.OPEN,
+    )
+
+
+def cast_votes(poll: Survey, counts: dict[str, int], *, prefix: str = "v") -> None:
+    """Votes from distinct respondents: counts maps a choice key to how many pick it."""
+    from survey.poll_services import poll_vote
+
+    for key, n in counts.items():
+        for i in range(n):
+            poll_vote(
+                poll=poll,
+                respondent_hash=f"{prefix}-{key}-{i}",
+                keys=[key],
+                other="Caffe" if key == "other" else "",
+            )

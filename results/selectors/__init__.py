@@ -17,6 +17,7 @@ from .cells import (
     snapshot_cell_rows,
     snapshot_cells,
 )
+from .polls import PollResults, Standing, poll_results
 from .report import (
     BREAKDOWN_ITEMS,
     HEADLINE_ITEMS,
@@ -42,9 +43,12 @@ __all__ = [
     "VALUE_FIELDS",
     "ChartData",
     "Labels",
+    "PollResults",
     "Report",
+    "Standing",
     "cell_public",
     "flag_meaning",
+    "poll_results",
     "published_series",
     "published_snapshot",
     "report_build",

@@ -14,6 +14,7 @@ from django.utils import timezone
 from survey import selectors
 from survey.models import Series
 
+from .. import disclosure
 from ..models import RebuildJob, Snapshot
 from .build import snapshot_build
 from .publish import SnapshotNotPublishableError, snapshot_publish
@@ -157,15 +158,42 @@ def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) 
     return job
 
 
+def poll_due(*, series: Series, latest: Snapshot | None, taxonomy: int | None) -> bool:
+    """Whether a poll series needs a new snapshot: results move in batches.
+
+    Watching the standing change must not reveal one person's vote, so a poll gets a new
+    snapshot only once at least k votes were cast, changed or curated since the last one, or,
+    when fewer changed, once the last one is TALLY_POLL_REFRESH_SECONDS old.
+    """
+    since = latest.watermark if latest is not None else None
+    changed = selectors.votes_changed_since(series_id=series.pk, since=since)
+    if changed >= disclosure.k_for(series.k_threshold):
+        return True
+    if latest is None:
+        return False
+    if not changed and taxonomy == latest.taxonomy_version:
+        return False
+    age = timezone.now() - latest.created_at
+    return age >= timedelta(seconds=settings.TALLY_POLL_REFRESH_SECONDS)
+
+
+def latest_ready(series: Series) -> Snapshot | None:
+    return (
+        Snapshot.objects.filter(series=series, status=Snapshot.Status.READY)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
 def stale_series(*, taxonomy: int | None = None) -> list[Series]:
     """Series whose accepted responses (or taxonomy) changed since their latest snapshot."""
     found = []
     for series in selectors.series_with_accepted_responses():
-        latest = (
-            Snapshot.objects.filter(series=series, status=Snapshot.Status.READY)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
+        latest = latest_ready(series)
+        if selectors.series_is_poll(series_id=series.pk):
+            if poll_due(series=series, latest=latest, taxonomy=taxonomy):
+                found.append(series)
+            continue
         state = selectors.accepted_state(series_id=series.pk)
         if (
             latest is None

@@ -16,6 +16,17 @@ from .aggregates import (
     wave_response_tallies,
 )
 from .breakdowns import WaveAggregates, wave_aggregates
+from .polls import (
+    poll_ballot,
+    poll_by_slug,
+    poll_question,
+    poll_vote_count,
+    polls_open,
+    series_is_poll,
+    voted_proof,
+    voted_proof_valid,
+    votes_changed_since,
+)
 from .responses import (
     Values,
     accepted_responses,
@@ -43,10 +54,16 @@ __all__ = [
     "answer_counts_by_dimension",
     "answer_pairs",
     "page_questions",
+    "poll_ballot",
+    "poll_by_slug",
+    "poll_question",
+    "poll_vote_count",
+    "polls_open",
     "question_is_visible",
     "respondent_choices",
     "response_for",
     "response_values",
+    "series_is_poll",
     "series_surveys",
     "series_waves",
     "series_with_accepted_responses",
@@ -55,6 +72,9 @@ __all__ = [
     "survey_with_structure",
     "surveys_open",
     "taxonomy_version_applied",
+    "voted_proof",
+    "voted_proof_valid",
+    "votes_changed_since",
     "wave_aggregates",
     "wave_response_tallies",
 ]

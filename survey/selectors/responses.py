@@ -104,7 +104,11 @@ def response_for(*, survey: Survey, respondent_hash: str) -> Response | None:
 
 
 def surveys_open() -> QuerySet[Survey]:
-    return Survey.objects.accepting().filter(access=Survey.Access.PUBLIC).select_related("series")
+    return (
+        Survey.objects.accepting()
+        .filter(access=Survey.Access.PUBLIC, is_poll=False)
+        .select_related("series")
+    )
 
 
 def series_surveys(series: Series) -> list[Survey]:

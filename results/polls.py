@@ -1,0 +1,144 @@
+"""A poll's results for the public: the standing after a vote, the embed's, and the CSV.
+
+Numbers come from the latest published snapshot of the poll's series (results.selectors),
+never from votes. Two facts are read from the survey side: how many votes a poll holds
+while it has fewer than k (the page says how many more are needed), and whether a new
+snapshot is due (the page then says results are being updated, and asks for one).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
+
+from survey import selectors
+from survey.models import Question, Survey
+
+from . import disclosure
+from .exports import CELL_COLUMNS, cell_rows, csv_response
+from .models import RebuildJob
+from .selectors import poll_results
+from .services import latest_ready, poll_due, rebuild_request
+
+logger = logging.getLogger(__name__)
+
+
+def _load(slug: str) -> tuple[Survey, Question] | None:
+    poll = selectors.poll_by_slug(slug=slug)
+    if poll is None or poll.status == Survey.Status.DRAFT:
+        return None
+    question = selectors.poll_question(poll)
+    return (poll, question) if question is not None else None
+
+
+def _hidden_until(request: HttpRequest, poll: Survey) -> str:
+    """Why the standing is not shown yet ("" when it is): "vote" or "close"."""
+    if poll.results_visibility == Survey.ResultsVisibility.ALWAYS or not poll.is_open:
+        return ""
+    if poll.results_visibility == Survey.ResultsVisibility.AFTER_CLOSE:
+        return "close"
+    proof = request.GET.get("voted", "")
+    return "" if selectors.voted_proof_valid(proof=proof, poll_id=poll.pk) else "vote"
+
+
+def _updating(poll: Survey) -> bool:
+    """True while a snapshot with newer votes is due or being built; asks for one if due."""
+    series = poll.series
+    active = RebuildJob.objects.filter(
+        series=series, status__in=[RebuildJob.Status.QUEUED, RebuildJob.Status.RUNNING]
+    )
+    if active.exists():
+        return True
+    taxonomy = selectors.taxonomy_version_applied()
+    if not poll_due(series=series, latest=latest_ready(series), taxonomy=taxonomy):
+        return False
+    try:
+        rebuild_request(series_id=series.pk)
+    except Exception:  # noqa: BLE001 (a broker being down never breaks the page; beat retries)
+        logger.warning("Could not queue a rebuild of %s", series.slug, exc_info=True)
+    return True
+
+
+def _context(request: HttpRequest, poll: Survey, question: Question) -> dict[str, object]:
+    k = disclosure.k_for(poll.series.k_threshold)
+    hidden_until = _hidden_until(request, poll)
+    results = poll_results(poll, question) if not hidden_until else None
+    needed = 0
+    if results is not None and (results.current is None or results.current.n is None):
+        needed = max(0, k - selectors.poll_vote_count(poll_id=poll.pk))
+    proof = request.GET.get("voted", "")
+    suffix = f"?voted={proof}" if proof and not hidden_until else ""
+    return {
+        "poll": poll,
+        "question": question,
+        "series": poll.series,
+        "synthetic": poll.is_synthetic or poll.series.is_synthetic,
+        "k": k,
+        "hidden_until": hidden_until,
+        "results": results,
+        "standing": results.current if results else None,
+        "earlier": [r for r in results.rounds if r.wave != poll.wave_label] if results else [],
+        "needed": needed,
+        "updating": _updating(poll) if results is not None else False,
+        "is_open": poll.is_open,
+        "csv_url": reverse("results:poll-results-csv", args=[poll.slug]) + suffix,
+        "snippet": poll.embed_snippet(),
+    }
+
+
+def _not_found(request: HttpRequest, template: str) -> HttpResponse:
+    return render(request, template, {"state": "unknown"}, status=404)
+
+
+@require_safe
+@never_cache  # the page depends on the voter and on whether an update is due
+def poll_results_page(request: HttpRequest, slug: str) -> HttpResponse:
+    loaded = _load(slug)
+    if loaded is None:
+        return _not_found(request, "results/poll.html")
+    return render(request, "results/poll.html", _context(request, *loaded))
+
+
+@require_safe
+@never_cache
+@xframe_options_exempt  # framing is governed by the poll's CSP frame-ancestors instead
+def poll_embed_results(request: HttpRequest, slug: str) -> HttpResponse:
+    loaded = _load(slug)
+    if loaded is None:
+        response = _not_found(request, "results/poll_embed.html")
+        ancestors = ["*"]
+    else:
+        poll = loaded[0]
+        response = render(request, "results/poll_embed.html", _context(request, *loaded))
+        ancestors = poll.embed_origins or ["*"]
+    response._csp_config = {**settings.SECURE_CSP, "frame-ancestors": ancestors}  # type: ignore[attr-defined]
+    return response
+
+
+@require_safe
+def poll_results_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The published cells of the poll's series, as /reports/<series>/cells.csv has them."""
+    loaded = _load(slug)
+    if loaded is None:
+        return _not_found(request, "results/poll.html")
+    poll, question = loaded
+    hidden_until = _hidden_until(request, poll)
+    results = poll_results(poll, question) if not hidden_until else None
+    if results is None or results.snapshot is None:
+        context = _context(request, poll, question)
+        return render(request, "results/poll.html", context, status=404)
+    snapshot = results.snapshot
+    synthetic = "synthetic-" if poll.series.is_synthetic else ""
+    headers = {"Tally-Snapshot": str(snapshot.pk), "Cache-Control": "private, max-age=60"}
+    if synthetic:
+        headers["Tally-Synthetic"] = "true"
+    return csv_response(
+        f"{poll.slug}-{synthetic}results.csv", CELL_COLUMNS, cell_rows(snapshot), headers=headers
+    )

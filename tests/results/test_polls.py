@@ -1,0 +1,170 @@
+"""A poll's results: the same snapshots, disclosure and CSV as reports, moving in batches."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from results.exports import CELL_COLUMNS
+from results.models import RebuildJob, Snapshot
+from results.services import poll_due, snapshot_build, snapshot_publish, stale_series
+from survey.models import Series, Survey
+from survey.selectors import voted_proof
+from tests.conftest import cast_votes
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(poll: Survey) -> Snapshot:
+    snapshot = snapshot_build(series_id=poll.series_id)
+    return snapshot_publish(snapshot_id=snapshot.pk)
+
+
+def results_page(client, poll, proof=True):
+    suffix = f"?voted={voted_proof(poll_id=poll.pk)}" if proof else ""
+    return client.get(f"/p/{poll.slug}/results/{suffix}")
+
+
+def test_before_k_votes_the_page_says_how_many_more_are_needed(client, poll):
+    cast_votes(poll, {"pytorch": 3, "jax": 1})
+
+    html = results_page(client, poll).content.decode()
+
+    assert "6 more votes needed" in html
+    assert "<table" not in html
+
+
+def test_the_standing_shows_shares_with_intervals_and_hides_small_counts(client, poll):
+    cast_votes(poll, {"pytorch": 24, "tensorflow": 12, "jax": 4})
+    snapshot = publish(poll)
+
+    html = results_page(client, poll).content.decode()
+
+    assert "n = 40 votes" in html
+    assert "60.0%" in html  # 24 / 40
+    # The 95% Wilson interval of 24/40.
+    assert "44.6–73.7%" in html
+    assert ">24<" in html
+    # 4 is between 1 and k-1; 12 would give it away by subtraction, so both are hidden.
+    assert ">4<" not in html and ">12<" not in html
+    assert html.count(">hidden</abbr>") == 2
+    assert "Last updated" in html
+    assert snapshot.published_at is not None
+
+
+def test_results_wait_for_a_vote_by_default(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+
+    before = results_page(client, poll, proof=False).content.decode()
+    after = results_page(client, poll).content.decode()
+
+    assert "shown once you have voted" in before and "<table" not in before
+    assert "<table" in after
+
+
+def test_results_can_wait_for_the_poll_to_close(client, poll):
+    Survey.objects.filter(pk=poll.pk).update(
+        results_visibility=Survey.ResultsVisibility.AFTER_CLOSE
+    )
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+
+    running = results_page(client, poll).content.decode()
+    Survey.objects.filter(pk=poll.pk).update(status=Survey.Status.CLOSED)
+    closed = results_page(client, poll, proof=False).content.decode()
+
+    assert "shown when the poll closes" in running and "<table" not in running
+    assert "<table" in closed
+
+
+def test_a_poll_gets_a_new_snapshot_only_once_k_votes_arrived(poll, settings):
+    settings.TALLY_POLL_REFRESH_SECONDS = 3600
+    series = poll.series
+    cast_votes(poll, {"pytorch": 9})
+    assert not poll_due(series=series, latest=None, taxonomy=None)
+    cast_votes(poll, {"jax": 1})
+    assert poll_due(series=series, latest=None, taxonomy=None)
+    assert series in stale_series()
+
+    latest = snapshot_build(series_id=series.pk)
+    cast_votes(poll, {"tensorflow": 9}, prefix="late")
+    assert not poll_due(series=series, latest=latest, taxonomy=None)
+    assert series not in stale_series()
+
+    cast_votes(poll, {"tensorflow": 1}, prefix="last")
+    assert poll_due(series=series, latest=latest, taxonomy=None)
+
+
+def test_fewer_than_k_new_votes_are_published_on_the_schedule(poll, settings):
+    settings.TALLY_POLL_REFRESH_SECONDS = 60
+    cast_votes(poll, {"pytorch": 12})
+    latest = snapshot_build(series_id=poll.series_id)
+    cast_votes(poll, {"jax": 1}, prefix="late")
+    assert not poll_due(series=poll.series, latest=latest, taxonomy=None)
+
+    Snapshot.objects.filter(pk=latest.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    latest.refresh_from_db()
+
+    assert poll_due(series=poll.series, latest=latest, taxonomy=None)
+
+
+def test_the_page_says_results_are_being_updated_when_a_batch_is_due(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+    cast_votes(poll, {"jax": 10}, prefix="late")
+
+    html = results_page(client, poll).content.decode()
+
+    assert "Results are being updated" in html
+    assert RebuildJob.objects.filter(series=poll.series).exists()  # and one was asked for
+
+
+def test_the_results_csv_has_the_columns_of_cells_csv(client, poll):
+    cast_votes(poll, {"pytorch": 30, "jax": 12})
+    publish(poll)
+
+    response = client.get(f"/p/{poll.slug}/results.csv?voted={voted_proof(poll_id=poll.pk)}")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert response.status_code == 200
+    assert rows[0] == CELL_COLUMNS
+    pytorch = dict(zip(rows[0], next(r for r in rows[1:] if r[3] == "pytorch"), strict=True))
+    assert pytorch["count"] == "30" and pytorch["base_n"] == "42"
+
+
+def test_the_results_csv_waits_like_the_page(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+    assert client.get(f"/p/{poll.slug}/results.csv").status_code == 404
+
+
+def test_the_embed_results_can_be_framed_where_the_poll_can(client, poll):
+    poll.frame_ancestors = "https://ok.example"
+    poll.save()
+    response = client.get(f"/p/{poll.slug}/embed/results/")
+    assert "frame-ancestors https://ok.example" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
+
+
+def test_a_quick_poll_channel_is_marked_and_kept_apart(client, db):
+    from survey.poll_services import poll_create
+
+    census_series = Series.objects.create(slug="ml-frameworks", title="ML Framework Census")
+    quick = poll_create(
+        slug="quick-census",
+        text="Which framework do you reach for first when you start a new project?",
+        key="primary_framework",
+        choices=[("pytorch", "PyTorch"), ("jax", "JAX")],
+        status=Survey.Status.OPEN,
+        results_visibility=Survey.ResultsVisibility.ALWAYS,
+        quick_poll_of=census_series,
+    )
+
+    html = client.get(f"/p/{quick.slug}/results/").content.decode()
+
+    assert quick.series != census_series
+    assert "quick-poll channel" in html and "never pooled" in html
+    assert not census_series.surveys.exists()
