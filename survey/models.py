@@ -170,6 +170,20 @@ class Survey(models.Model):
         )
 
 
+class PollManager(models.Manager):
+    def get_queryset(self) -> SurveyQuerySet:
+        return SurveyQuerySet(self.model, using=self._db).filter(is_poll=True)
+
+
+class Poll(Survey):
+    """Quick polls in the admin: the same rows as Survey, those marked is_poll."""
+
+    objects = PollManager()  # type: ignore[assignment, misc]
+
+    class Meta:
+        proxy = True
+
+
 class Page(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="pages")
     position = models.PositiveSmallIntegerField()

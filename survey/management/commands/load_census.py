@@ -3,12 +3,14 @@ from django.core.management.base import BaseCommand, CommandError
 from survey.census import CENSUS_SPEC
 from survey.demo import demo_load
 from survey.models import Survey
+from survey.poll_demo import poll_demo_load
 from survey.services import SurveyError, survey_create
 
 
 class Command(BaseCommand):
     help = (
-        "Create the ML Framework Census (open for answers); --demo adds the synthetic demo series."
+        "Create the ML Framework Census (open for answers); --demo adds the synthetic demo "
+        "series and a demo quick poll."
     )
 
     def add_arguments(self, parser):
@@ -29,3 +31,5 @@ class Command(BaseCommand):
         if demo:
             series = demo_load()
             self.stdout.write(f"Demo series {series.slug!r} loaded (synthetic responses).")
+            poll = poll_demo_load()
+            self.stdout.write(f"Demo poll at /p/{poll.slug}/ (synthetic votes).")
