@@ -15,6 +15,8 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from signals.selectors import signal_sources
+
 from .models import Cell, Snapshot
 from .selectors import FLAG_MEANINGS, snapshot_cell_rows, summary_questions, summary_waves
 
@@ -174,6 +176,16 @@ def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
             fielded_to=wave.get("fielded_to"),
             n=wave.get("n"),
             synthetic=bool(wave.get("is_synthetic", synthetic)),
+        )
+    # Outside signals shown beside the survey: published aggregates from elsewhere.
+    for signal in signal_sources():
+        yield row(
+            "signal",
+            key=signal.key,
+            text=f"{signal.name}. Unit: {signal.unit}. {signal.measures}",
+            source=signal.url,
+            license=signal.licence,
+            attribution=signal.attribution,
         )
     for question in summary_questions(summary):
         key, kind = question["key"], question.get("kind", "")

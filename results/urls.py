@@ -16,6 +16,16 @@ urlpatterns = [
     path("reports/<slug:slug>/codebook.csv", views.codebook_csv, name="codebook-csv"),
     *[
         path(
+            f"reports/<slug:slug>/charts/comparison.{ext}",
+            views.comparison_file,
+            {"ext": ext},
+            name=f"comparison-{ext}",
+        )
+        for ext in ("svg", "png", "csv")
+    ],
+    path("signals/<slug:key>.csv", views.signal_csv, name="signal-csv"),
+    *[
+        path(
             f"reports/<slug:slug>/charts/<slug:name>.{ext}",
             views.chart_file,
             {"ext": ext},

@@ -19,9 +19,19 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
 
+from signals.selectors import SIGNAL_COLUMNS, signal_rows, signal_source
 from survey.selectors import polls_open, surveys_open
 
-from .charts import CSV_FIELDS, chart_csv_rows, chart_image, chart_table, focus_facts
+from .charts import (
+    CSV_FIELDS,
+    chart_csv_rows,
+    chart_image,
+    chart_table,
+    comparison_image,
+    focus_facts,
+)
+from .comparison import COLUMNS as COMPARISON_COLUMNS
+from .comparison import comparison_build, comparison_name, comparison_page
 from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
 from .models import Snapshot
 from .selectors import (
@@ -154,6 +164,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "methodology": methodology,
             "flags": [(flag, meaning) for flag, meaning in FLAG_MEANINGS.items() if flag],
             "citation": citation,
+            "comparison": comparison_page(snapshot),
         },
     )
 
@@ -283,4 +294,52 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"database": database, "broker": _broker_status(), "published": snapshots},
         status=200 if database == "ok" else 503,
+    )
+
+
+# -- What other data says: the comparison's files and each signal's tidy CSV ------------------
+
+
+@require_safe
+@csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
+def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
+    if snapshot is None:
+        return _missing(request, slug)
+    name = comparison_name()
+    cache = f"public, max-age={PAGE_MAX_AGE}"
+    if ext == "csv":
+        comparison = comparison_build(snapshot)
+        if comparison is None:
+            return _missing(request, slug, "comparison")
+        headers = _export_headers(snapshot, slug)
+        return csv_response(
+            _filename(snapshot, slug, "comparison"),
+            COMPARISON_COLUMNS,
+            comparison.csv_rows(),
+            headers=headers,
+        )
+    image = comparison_image(snapshot, name, lambda: comparison_build(snapshot))
+    if image is None:
+        return _missing(request, slug, "comparison")
+    body = image.svg.encode("utf-8") if ext == "svg" else bytes(image.png)
+    response = HttpResponse(body, content_type=CHART_TYPES[ext])
+    response["Cache-Control"] = cache
+    response["Content-Disposition"] = (
+        f'inline; filename="{_filename(snapshot, slug, "comparison")[:-4]}.{ext}"'
+    )
+    return response
+
+
+@require_safe
+def signal_csv(request: HttpRequest, key: str) -> HttpResponse:
+    """One outside signal, tidy, with its source, licence, unit, breaks and missing reasons."""
+    source = signal_source(key)
+    if source is None:
+        return _missing(request, key)
+    return csv_response(
+        f"signal-{source.key}.csv",
+        SIGNAL_COLUMNS,
+        signal_rows(source),
+        headers={"Cache-Control": f"public, max-age={PAGE_MAX_AGE}"},
     )

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from signals.services import signal_import
 from survey.census import CENSUS_SPEC
 from survey.models import Survey
 from survey.services import survey_create
@@ -27,6 +28,15 @@ def census(db) -> Survey:
     return survey_create(
         spec=CENSUS_SPEC, survey_overrides={"status": Survey.Status.OPEN, "min_seconds": 0}
     )
+
+
+@pytest.fixture
+def signals_loaded(db) -> None:
+    """The four outside-signal files committed in data/signals/, imported."""
+    from tests.signals.conftest import FILES
+
+    for path in FILES.values():
+        signal_import(path=path)
 
 
 # A complete, valid set of Census answers, page by page, as a browser posts them.

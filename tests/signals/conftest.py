@@ -1,10 +1,7 @@
-"""The four signal files committed in data/signals/, imported on demand."""
+"""The four signal files committed in data/signals/ (the `signals_loaded` fixture, shared
+with the report's tests, is in tests/conftest.py)."""
 
 from pathlib import Path
-
-import pytest
-
-from signals.services import signal_import
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "signals"
 FILES = {
@@ -13,9 +10,3 @@ FILES = {
     "conference-papers": DATA / "conference_papers_pytorch_vs_tensorflow.csv",
     "transformer-papers": DATA / "transformer_papers_official_code.csv",
 }
-
-
-@pytest.fixture
-def signals_loaded(db) -> None:
-    for path in FILES.values():
-        signal_import(path=path)
