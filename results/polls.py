@@ -84,7 +84,7 @@ def _context(request: HttpRequest, poll: Survey, question: Question) -> dict[str
         "hidden_until": hidden_until,
         "results": results,
         "standing": results.current if results else None,
-        "earlier": [r for r in results.rounds if r.wave != poll.wave_label] if results else [],
+        "voted": bool(proof) and selectors.voted_proof_valid(proof=proof, poll_id=poll.pk),
         "needed": needed,
         "updating": _updating(poll) if results is not None else False,
         "is_open": poll.is_open,

@@ -41,7 +41,7 @@ def ballot_check(*, question: Question, keys: list[str], other: str) -> list[str
     unknown = [k for k in keys if k not in options]
     if unknown:
         raise BallotError("That answer is not one of this poll's choices. Please vote again.")
-    if question.kind == Question.Kind.SINGLE and len(keys) > 1:
+    if question.kind != Question.Kind.MULTI and len(keys) > 1:
         raise BallotError("This poll takes one answer.")
     if question.max_selections and len(keys) > question.max_selections:
         raise BallotError(f"Pick at most {question.max_selections} answers.")
@@ -90,7 +90,7 @@ def poll_vote(
     )
     if response.status == Response.Status.COMPLETE and _stored_ballot(response) == ballot:
         return response  # the same ballot again: a double click or a replay changes nothing
-    value: str | list[str] = keys[0] if question.kind == Question.Kind.SINGLE else keys
+    value: str | list[str] = keys if question.kind == Question.Kind.MULTI else keys[0]
     response = response_save_page(
         response=response,
         page_position=question.page.position,

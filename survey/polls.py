@@ -93,6 +93,8 @@ def embed_site(request: HttpRequest) -> str:
         return ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
+    if parts.netloc == request.get_host():
+        return ""  # from the widget itself (changing a vote): the first visit set the channel
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
 

@@ -25,6 +25,9 @@ class PollResults:
     snapshot: Snapshot | None
     current: Standing | None
     rounds: list[Standing] = field(default_factory=list)  # every round, in wave order
+    # The trend across rounds: per choice, each round's share and interval, and the change
+    # since the round before with its Newcombe interval (empty with a single round).
+    trend: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _standing(wave: str, cells: list[dict[str, Any]], labels: dict[str, str]) -> Standing:
@@ -66,4 +69,51 @@ def poll_results(poll: Survey, question: Question) -> PollResults:
         by_wave.setdefault(cell["wave"], []).append(cell)
     rounds = [_standing(wave, cells, labels) for wave, cells in by_wave.items()]
     current = next((r for r in rounds if r.wave == poll.wave_label), None)
-    return PollResults(snapshot=snapshot, current=current, rounds=rounds)
+    trend = _trend(snapshot, question, rounds, labels) if len(rounds) > 1 else []
+    return PollResults(snapshot=snapshot, current=current, rounds=rounds, trend=trend)
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:+.1f}"
+
+
+def _trend(
+    snapshot: Snapshot, question: Question, rounds: list[Standing], labels: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One row per choice: its share in each round, then the latest change."""
+    latest = rounds[-1].wave
+    changes = {
+        cell["choice"]: cell
+        for cell in (
+            cell_public(dict(zip(CELL_FIELDS, row, strict=True)))
+            for row in Cell.objects.filter(
+                snapshot=snapshot,
+                measure=Cell.Measure.CHANGE,
+                question=question.key,
+                dimension="",
+                wave=latest,
+            ).values_list(*CELL_FIELDS)
+        )
+    }
+    found: dict[str, dict[str, Any]] = {}
+    for index, standing in enumerate(rounds):
+        for row in standing.rows:
+            entry = found.setdefault(
+                row["choice"], {"label": row["label"], "cells": [""] * len(rounds)}
+            )
+            if row["percent"]:
+                entry["cells"][index] = f"{row['percent']}% ({row['ci_text'] or '–'})"
+    for choice, entry in found.items():
+        change = changes.get(choice)
+        text = ""
+        if change is not None and change["share"] is not None:
+            text = f"{_points(change['share'])} pts"
+            if change["ci_low"] is not None and change["ci_high"] is not None:
+                text += f" ({_points(change['ci_low'])} to {_points(change['ci_high'])})"
+            if change["flag"] == "no-detectable-change":
+                text += ", no detectable change"
+        elif change is not None and change["flag"]:
+            text = flag_meaning(change["flag"])
+        entry["change"] = text
+        entry["compare"] = change["compare_wave"] if change is not None else ""
+    return list(found.values())

@@ -168,3 +168,31 @@ def test_a_quick_poll_channel_is_marked_and_kept_apart(client, db):
     assert quick.series != census_series
     assert "quick-poll channel" in html and "never pooled" in html
     assert not census_series.surveys.exists()
+
+
+def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
+    from survey.poll_services import poll_create
+
+    earlier = Survey.objects.filter(pk=poll.pk)
+    earlier.update(wave_label="2026-01-01", slug="new-project-2026-01-01")
+    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20})
+    earlier.update(status=Survey.Status.CLOSED)
+    current = poll_create(
+        slug="new-project",
+        series_slug=poll.series.slug,
+        wave_label="2026-02-01",
+        text=poll.questions.get().text,
+        choices=[("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX")],
+        has_other=True,
+        status=Survey.Status.OPEN,
+        results_visibility=Survey.ResultsVisibility.ALWAYS,
+    )
+    cast_votes(current, {"pytorch": 30, "jax": 10}, prefix="feb")
+    publish(current)
+
+    html = client.get("/p/new-project/results/").content.decode()
+
+    assert "Trend across rounds" in html
+    assert "50.0% (35.2–64.8%)" in html  # pytorch in January: 20 / 40
+    assert "75.0% (59.8–85.8%)" in html  # and in February: 30 / 40
+    assert "+25.0 pts (" in html

@@ -211,3 +211,21 @@ def test_the_next_round_opens_later_and_closes_this_one(poll):
 
 def test_channel_names_stay_within_the_channel_rule():
     assert CHANNEL_RE.match("embed:blog.example:8765")
+
+
+def test_changing_a_vote_inside_a_restricted_embed_is_not_refused(client, poll):
+    poll.frame_ancestors = "https://ok.example"
+    poll.save()
+    page = client.get(f"/p/{poll.slug}/embed/", HTTP_REFERER="https://ok.example/post")
+    client.post(
+        f"/p/{poll.slug}/embed/", {"ballot": ballot_of(page.content.decode()), "choice": "jax"}
+    )
+
+    # "Change my vote" in the widget: the Referer is now the widget's own results page.
+    again = client.get(
+        f"/p/{poll.slug}/embed/", HTTP_REFERER=f"http://testserver/p/{poll.slug}/embed/results/"
+    )
+
+    assert again.status_code == 200
+    assert "Your vote: <strong>JAX</strong>" in again.content.decode()
+    assert Response.objects.get(survey=poll).channel == "embed:ok.example"
