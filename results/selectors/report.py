@@ -56,6 +56,15 @@ class Report:
     breakdowns: list[ChartData]
     latest_wave: str
     wording_notes: list[str]
+    headline_question: str = HEADLINE_QUESTION
+
+    @property
+    def trend_heading(self) -> str:
+        return (
+            "Framework use over time"
+            if self.headline_question == HEADLINE_QUESTION
+            else ("Over time")
+        )
 
     @property
     def charts(self) -> list[ChartData]:
@@ -105,9 +114,16 @@ def _source_line(summary: dict[str, Any], waves: list[str]) -> str:
     return "Source: " + "; ".join(sources) if sources else ""
 
 
+def headline_question(summary: dict[str, Any]) -> str:
+    """The question the trend charts: the Census' frameworks question, or a poll's only one."""
+    keys = [q["key"] for q in summary_questions(summary) if q.get("published", True)]
+    return keys[0] if len(keys) == 1 and HEADLINE_QUESTION not in keys else HEADLINE_QUESTION
+
+
 def report_build(snapshot: Snapshot) -> Report:
     """Assemble the trend report of a published snapshot in one query over its cells."""
     summary = snapshot.summary or {}
+    headline_key = headline_question(summary)
     series = snapshot.series
     synthetic = bool((summary.get("series") or {}).get("is_synthetic", series.is_synthetic))
     labels = Labels.from_summary(summary)
@@ -116,8 +132,8 @@ def report_build(snapshot: Snapshot) -> Report:
     latest = wave_order[-1] if wave_order else ""
     overall = Q(dimension="")
     wanted = (
-        Q(measure=Cell.Measure.SHARE, question=HEADLINE_QUESTION) & (overall | Q(wave=latest))
-        | Q(measure=Cell.Measure.CHANGE, question=HEADLINE_QUESTION) & overall
+        Q(measure=Cell.Measure.SHARE, question=headline_key) & (overall | Q(wave=latest))
+        | Q(measure=Cell.Measure.CHANGE, question=headline_key) & overall
         | Q(measure=Cell.Measure.SHARE, question=STATUS_QUESTION, option=NEW_PROJECTS) & overall
         | Q(measure__in=[Cell.Measure.RETENTION, Cell.Measure.MIGRATION]) & overall
     )
@@ -128,7 +144,7 @@ def report_build(snapshot: Snapshot) -> Report:
     for cell in cells:
         if cell["wave"] not in wave_order:  # tolerate a summary that misses a wave
             wave_order.append(cell["wave"])
-    context = _Context(summary, labels, series.slug, synthetic, wave_order)
+    context = _Context(summary, labels, series.slug, synthetic, wave_order, headline_key)
 
     headline, notes = _headline(context, cells)
     items = headline.order if headline else []
@@ -152,6 +168,7 @@ def report_build(snapshot: Snapshot) -> Report:
         breakdowns=_breakdowns(context, cells, items, latest),
         latest_wave=latest,
         wording_notes=notes,
+        headline_question=headline_key,
     )
 
 
@@ -162,6 +179,7 @@ class _Context:
     slug: str
     synthetic: bool
     wave_order: list[str]
+    headline: str = HEADLINE_QUESTION
 
     def rows(self, chart: str, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [_row(chart, cell, self.labels, self.slug) for cell in cells]
@@ -192,7 +210,7 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
         c
         for c in cells
         if c["measure"] == Cell.Measure.SHARE
-        and c["question"] == HEADLINE_QUESTION
+        and c["question"] == context.headline
         and not c["dimension"]
     ]
     if not found:
@@ -201,8 +219,8 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
     order = _rank_items(rows, context.wave_order)[:HEADLINE_ITEMS]
     rows = [row for row in rows if row["choice_label"] in order]
     waves = [w for w in context.wave_order if any(row["wave"] == w for row in rows)]
-    runs = wording_runs(context.summary, HEADLINE_QUESTION, waves)
-    texts = context.labels.texts.get(HEADLINE_QUESTION, {})
+    runs = wording_runs(context.summary, context.headline, waves)
+    texts = context.labels.texts.get(context.headline, {})
     spans: dict[int, list[str]] = {}
     for wave in waves:
         spans.setdefault(runs[wave], []).append(wave)
@@ -224,12 +242,19 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
         )
         breaks.append({"wave": first, "previous_wave": previous})
     latest = waves[-1]
+    title = "Which ML frameworks do practitioners use?"
+    subtitle = (
+        f"Share of respondents using each framework, by wave; the {len(order)} most used in "
+        f"{latest}. Bars show 95% intervals."
+    )
+    if context.headline != HEADLINE_QUESTION:  # a poll's own question
+        title = texts.get(latest) or title
+        subtitle = "Share of votes for each answer, by round. Bars show 95% intervals."
     chart = context.chart(
         name="headline",
         kind="trend",
-        title="Which ML frameworks do practitioners use?",
-        subtitle=f"Share of respondents using each framework, by wave; the {len(order)} most "
-        f"used in {latest}. Bars show 95% intervals.",
+        title=title,
+        subtitle=subtitle,
         rows=rows,
         alt=f"Line chart of the share of respondents using each of {len(order)} frameworks "
         + (f"in each wave from {waves[0]} to {latest}" if len(waves) > 1 else f"in {latest}")
@@ -325,7 +350,7 @@ def _breakdowns(
         c
         for c in cells
         if c["measure"] == Cell.Measure.SHARE
-        and c["question"] == HEADLINE_QUESTION
+        and c["question"] == context.headline
         and c["dimension"]
         and c["wave"] == wave
     ]

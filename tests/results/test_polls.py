@@ -196,3 +196,28 @@ def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
     assert "50.0% (35.2–64.8%)" in html  # pytorch in January: 20 / 40
     assert "75.0% (59.8–85.8%)" in html  # and in February: 30 / 40
     assert "+25.0 pts (" in html
+
+
+def test_a_poll_series_report_charts_the_polls_question_across_rounds(client, poll):
+    from survey.poll_services import poll_create
+
+    Survey.objects.filter(pk=poll.pk).update(wave_label="2026-01-01", slug="jan")
+    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20})
+    current = poll_create(
+        slug="feb",
+        series_slug=poll.series.slug,
+        wave_label="2026-02-01",
+        text=poll.questions.get().text,
+        choices=[("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX")],
+        has_other=True,
+        status=Survey.Status.OPEN,
+    )
+    cast_votes(current, {"pytorch": 30, "jax": 10}, prefix="feb")
+    publish(current)
+
+    html = client.get(f"/reports/{poll.series.slug}/").content.decode()
+    svg = client.get(f"/reports/{poll.series.slug}/charts/headline.svg")
+
+    assert "Over time" in html
+    assert "Share of votes for each answer, by round" in html
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
