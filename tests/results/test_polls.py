@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -221,3 +222,30 @@ def test_a_poll_series_report_charts_the_polls_question_across_rounds(client, po
     assert "Over time" in html
     assert "Share of votes for each answer, by round" in html
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+
+
+def test_with_the_broker_down_votes_count_and_the_page_says_results_are_updating(
+    client, poll, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    from results import tasks
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to the broker: Connection refused.")
+
+    monkeypatch.setattr(tasks.rebuild, "delay", broker_down)
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+    cast_votes(poll, {"jax": 12}, prefix="late")
+    ballot = re.search(
+        r'name="ballot" value="([^"]+)"', client.get(f"/p/{poll.slug}/").content.decode()
+    ).group(1)
+
+    voted = client.post(f"/p/{poll.slug}/", {"ballot": ballot, "choice": "tensorflow"})
+    page = client.get(voted["Location"])
+
+    assert voted.status_code == 302
+    assert page.status_code == 200
+    assert "Results are being updated" in page.content.decode()
+    assert poll.responses.filter(status="complete").count() == 43
