@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tally
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint fmt bench worker migrate venv
+.PHONY: run test lint fmt bench worker migrate venv import extract reports
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -36,3 +36,15 @@ worker: venv
 
 migrate: venv
 	$(PY) manage.py migrate
+
+# Data commands on the development settings (as `make run` uses them), unless overridden.
+DEV := TALLY_DEBUG=$${TALLY_DEBUG:-1}
+
+import: venv  # make import FILE=path/to/kaggle_2022.zip WAVE=2022
+	$(DEV) $(PY) manage.py import_kaggle "$(FILE)" --wave "$(WAVE)"
+
+extract: venv  # make extract FILE=path/to/kaggle_2022.zip WAVE=2022
+	$(DEV) $(PY) manage.py kaggle_extract "$(FILE)" data/kaggle/kaggle_$(WAVE)_extract.zip
+
+reports: venv  # rebuild and publish every series' report now
+	$(DEV) $(PY) manage.py rebuild_reports --publish

@@ -382,11 +382,16 @@ def survey_create(
                     has_other=q.get("has_other", False),
                     is_sensitive=q.get("is_sensitive", False),
                     max_length=q.get("max_length", 2000),
+                    universe=q.get("universe", ""),
                     show_if_question=by_key[show_if[0]] if show_if else None,
                     show_if_choice_keys=list(show_if[1]) if show_if else [],
                 )
                 by_key[question.key] = question
                 _choices_create(question=question, q=q)
+        for q in (q for page_spec in spec["pages"] for q in page_spec["questions"]):
+            if q.get("grouped_into"):  # country -> region: region adds up from country
+                by_key[q["key"]].grouped_into = by_key[q["grouped_into"]]
+                by_key[q["key"]].save(update_fields=["grouped_into"])
     return survey
 
 
@@ -397,10 +402,11 @@ def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
         (Choice.Role.ROW, q.get("rows", [])),
         (Choice.Role.COLUMN, q.get("columns", [])),
     ):
-        for position, (key, label) in enumerate(pairs, start=1):
-            rows.append(
-                Choice(question=question, role=role, key=key, label=label, position=position)
-            )
+        for position, pair in enumerate(pairs, start=1):
+            # A pair (key, label), or a dict with more fields (`is_other`, `needs_review`,
+            # `group_key`), as importers pass them.
+            fields = pair if isinstance(pair, dict) else {"key": pair[0], "label": pair[1]}
+            rows.append(Choice(question=question, role=role, position=position, **fields))
     if q.get("has_other"):
         rows.append(
             Choice(

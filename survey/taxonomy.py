@@ -136,6 +136,24 @@ DEFAULT_TAXONOMY: dict[str, list[_Spec]] = {
         ("student", "Student", None, []),
         ("not-employed", "Currently not employed", None, ["Not employed"]),
         ("other-role", "Other", None, []),
+    ]
+    # Titles the Kaggle waves offer and the Census does not: known, so never "to review".
+    + [
+        ("consultant", "Consultant", None, []),
+        ("research-assistant", "Research Assistant", None, []),
+        ("principal-investigator", "Principal Investigator", None, []),
+        ("database-engineer", "DBA / Database Engineer", None, ["DBA/Database Engineer"]),
+        ("data-administrator", "Data Administrator", None, []),
+        ("data-architect", "Data Architect", None, []),
+        (
+            "developer-advocate",
+            "Developer Advocate",
+            None,
+            ["Developer Relations/Advocacy", "Developer Relations"],
+        ),
+        ("data-journalist", "Data Journalist", None, []),
+        ("salesperson", "Salesperson", None, []),
+        ("engineer-non-software", "Engineer (non-software)", None, []),
     ],
     "company-size": [
         ("0-49", "0-49 employees", None, []),
@@ -167,6 +185,12 @@ DEFAULT_TAXONOMY: dict[str, list[_Spec]] = {
         ("telecom", "Broadcasting / Communications", None, []),
         ("transport", "Shipping / Transportation", None, []),
         ("other-industry", "Other", None, []),
+    ]
+    # Industries of the Kaggle waves that the Census does not list.
+    + [
+        ("online-business", "Online Business / Internet-based Sales", None, []),
+        ("hospitality", "Hospitality / Entertainment / Sports", None, []),
+        ("military", "Military / Security / Defense", None, []),
     ],
     "ml-experience": [
         (
@@ -178,7 +202,7 @@ DEFAULT_TAXONOMY: dict[str, list[_Spec]] = {
                 "I have never studied machine learning and I do not plan to",
             ],
         ),
-        ("under-1", "Under 1 year", None, ["< 1 year", "less than 1 year"]),
+        ("under-1", "Under 1 year", None, ["< 1 year", "< 1 years", "less than 1 year"]),
         ("1-2", "1-2 years", None, []),
         # The Census bins are coarser; Kaggle's nest in them exactly.
         ("2-5", "2-5 years", None, ["2-3 years", "3-4 years", "4-5 years"]),

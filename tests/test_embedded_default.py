@@ -1,5 +1,7 @@
 """`make run`'s embedded default (SQLite, tasks in-process) started as a user would."""
 
+import csv
+import io
 import os
 import signal
 import socket
@@ -89,3 +91,24 @@ def test_make_run_publishes_the_synthetic_demo_report_and_its_csvs(embedded_serv
     status, codebook = fetch(embedded_server + "/reports/ml-frameworks-demo/codebook.csv")
     assert status == 200
     assert "frameworks_used" in codebook
+
+
+def test_make_run_publishes_the_real_kaggle_waves_from_the_extracts(embedded_server):
+    status, cells = fetch(embedded_server + "/reports/ml-frameworks/cells.csv")
+    assert status == 200
+    rows = list(csv.DictReader(io.StringIO(cells)))
+    tensorflow = next(
+        row
+        for row in rows
+        if row["wave"] == "2022"
+        and row["question"] == "frameworks_used"
+        and row["choice"] == "tensorflow"
+        and row["measure"] == "share"
+        and not row["dimension"]
+    )
+    assert tensorflow["base_n"] == "16240"
+    assert float(tensorflow["share"]) == pytest.approx(0.490, abs=0.001)
+    assert any(row["wave"] == "2018" for row in rows)
+    status, report = fetch(embedded_server + "/reports/ml-frameworks/")
+    assert status == 200
+    assert "2022" in report and "2018" in report

@@ -61,7 +61,7 @@ SAMPLE_ROWS = [
         "Q23": "Software Engineer",
         "Q25": "0-49 employees",
     },
-    {"Duration (in seconds)": "300", "Q4": "Other", "Q17_5": "None", "Q23": "Data Architect"},
+    {"Duration (in seconds)": "300", "Q4": "Other", "Q17_5": "None", "Q23": "Chief Data Wrangler"},
     {"Duration (in seconds)": "200", "Q4": "Brazil"},
 ]
 

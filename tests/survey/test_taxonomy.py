@@ -112,10 +112,10 @@ def test_apply_merges_a_reviewable_choice_into_the_canonical_one(db, kaggle_file
     call_command(
         "import_kaggle", str(kaggle_file()), "--wave", "2099", "--no-progress", stdout=None
     )
-    role = Choice.objects.get(question__survey__slug="kaggle-2099", key="data-architect")
+    role = Choice.objects.get(question__survey__slug="kaggle-2099", key="chief-data-wrangler")
     assert role.needs_review
     entity = Entity.objects.get(kind="role", key="data-engineer")
-    alias_add(entity=entity, text="Data Architect", user=curator)
+    alias_add(entity=entity, text="Chief Data Wrangler", user=curator)
     taxonomy_apply(user=curator)
     assert not Choice.objects.filter(pk=role.pk).exists()
     assert (
@@ -124,4 +124,4 @@ def test_apply_merges_a_reviewable_choice_into_the_canonical_one(db, kaggle_file
         ).count()
         == 1
     )
-    assert Alias.objects.filter(text="Data Architect").exists()
+    assert Alias.objects.filter(text="Chief Data Wrangler").exists()

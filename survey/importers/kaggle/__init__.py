@@ -1,56 +1,72 @@
 """Import a wave of the Kaggle Machine Learning & Data Science Survey (2018-2022 layouts).
 
-The responses CSV has column codes in row 1 and question texts in row 2; codes change every
-wave, texts barely do, so questions are found by text patterns. Labels go through the
-taxonomy; a label it does not know becomes a choice marked for review. Everything is read
-and checked before anything is written, and the write is one transaction.
+A thin layer over the importer toolkit: the layout description (`layout.py`), what is known
+of each wave (`waves.py`), and `kaggle_import`, which names the wave's survey and calls
+`wave_import`.
 """
 
-from .bulk import rows_write
-from .importer import kaggle_import
-from .labels import NOT_APPLICABLE, QUESTION_KINDS
-from .layout import (
-    DURATION_PATTERN,
-    FRAMEWORK_PATTERN,
-    FUTURE_PATTERN,
-    NUMERIC,
-    SELECTED,
-    SINGLE_PATTERNS,
-    STUDENT_PATTERN,
-    TEXT_COLUMN,
-    Layout,
-    Multi,
-    layout_detect,
-    question_text,
-)
-from .source import rows_read, source_read
-from .structure import DIMENSIONS, QUESTION_ORDER
-from .waves import CHANNEL, DEFAULT_LICENSE, KNOWN_WAVES, ImportSummary, KaggleImportError
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.utils.text import slugify
+
+from ..importer import WaveInfo, wave_import
+from ..waves import ImporterError, ImportSummary
+from .layout import KAGGLE
+from .waves import CHANNEL, DEFAULT_LICENSE, KNOWN_WAVES, UNIVERSES
+
+KaggleImportError = ImporterError
 
 __all__ = [
     "CHANNEL",
-    "DEFAULT_LICENSE",
-    "DIMENSIONS",
-    "DURATION_PATTERN",
-    "FRAMEWORK_PATTERN",
-    "FUTURE_PATTERN",
+    "KAGGLE",
     "KNOWN_WAVES",
-    "NOT_APPLICABLE",
-    "NUMERIC",
-    "QUESTION_KINDS",
-    "QUESTION_ORDER",
-    "SELECTED",
-    "SINGLE_PATTERNS",
-    "STUDENT_PATTERN",
-    "TEXT_COLUMN",
     "ImportSummary",
     "KaggleImportError",
-    "Layout",
-    "Multi",
     "kaggle_import",
-    "layout_detect",
-    "question_text",
-    "rows_read",
-    "rows_write",
-    "source_read",
 ]
+
+
+def kaggle_import(
+    *,
+    path: Path,
+    wave: str,
+    series_slug: str = "ml-frameworks",
+    license: str | None = None,
+    attribution: str | None = None,
+    source: str | None = None,
+    progress: bool = False,
+) -> ImportSummary:
+    """Read a Kaggle responses file (or its zip, or its extract) into `kaggle-<wave>`."""
+    wave = wave.strip()
+    if not re.fullmatch(r"[\w.-]{1,40}", wave):
+        raise ImporterError(f"wave label {wave!r} must be 1-40 letters, digits, '.', '-'")
+    known = KNOWN_WAVES.get(wave, {})
+    notes: list[str] = []
+    if not license and not known:
+        notes.append(f"Unknown wave {wave}: pass --license; stored {DEFAULT_LICENSE!r}")
+    if wave not in UNIVERSES:
+        notes.append(
+            f"Unknown wave {wave}: who was asked each question is not recorded "
+            "(add it to survey/importers/kaggle/waves.py)"
+        )
+    info = WaveInfo(
+        slug=f"kaggle-{slugify(wave)}",
+        title=f"Kaggle ML & DS Survey {wave}",
+        license=license or known.get("license", DEFAULT_LICENSE),
+        attribution=attribution
+        or known.get(
+            "attribution", f"Kaggle, {wave} Kaggle Machine Learning & Data Science Survey"
+        ),
+        source=source
+        or known.get("source", f"Kaggle Machine Learning & Data Science Survey {wave}"),
+        channel=CHANNEL,
+        universes=UNIVERSES.get(wave, {}),
+    )
+    summary = wave_import(
+        layout=KAGGLE, path=path, wave=wave, info=info, series_slug=series_slug, progress=progress
+    )
+    summary.notes += notes
+    return summary

@@ -1,13 +1,14 @@
-"""What is known of each wave, the importer's refusal, and the summary it reports."""
+"""What is known of each Kaggle wave: licence, attribution, and who was asked what."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
 CHANNEL = "import:kaggle"
+DEFAULT_LICENSE = "Unknown: check the license on the Kaggle dataset page before publishing"
 
-# What is known of each published wave; other waves take the command's options.
+NOT_EMPLOYED = "Not asked of students or of people currently not employed."
+
+# Per wave: the survey's metadata and, per question key, who was asked it when not everyone
+# who reached it was (Question.universe; a change between waves is a universe break).
 KNOWN_WAVES: dict[str, dict[str, str]] = {
     "2018": {
         "license": "CC BY-SA 4.0",
@@ -21,40 +22,18 @@ KNOWN_WAVES: dict[str, dict[str, str]] = {
         "(kaggle.com/competitions/kaggle-survey-2022)",
     },
 }
-DEFAULT_LICENSE = "Unknown: check the license on the Kaggle dataset page before publishing"
-
-
-class KaggleImportError(Exception):
-    """A file the importer refuses; the message is one line naming the problem."""
-
-
-@dataclass
-class ImportSummary:
-    wave: str
-    survey: str = ""
-    member: str = ""
-    rows_read: int = 0
-    imported: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)
-    not_applicable: Counter[tuple[str, str]] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
-    answered_frameworks: int = 0
-    seconds: float = 0.0
-
-    def lines(self) -> list[str]:
-        out = [
-            f"Wave {self.wave} -> survey {self.survey} (from {self.member})",
-            f"Rows read: {self.rows_read:,}; imported: {self.imported:,}; answered the "
-            f"framework question: {self.answered_frameworks:,}; {self.seconds:.1f} s",
-        ]
-        for reason, count in sorted(self.skipped.items()):
-            out.append(f"Skipped {count:,} rows: {reason}")
-        for (key, label), count in sorted(self.not_applicable.items()):
-            out.append(f"{key}: {label!r} treated as not asked ({count:,} rows)")
-        if self.unmapped:
-            out.append("Labels the taxonomy does not know (kept as choices to review):")
-            for (key, label), count in sorted(self.unmapped.items()):
-                out.append(f"  {key}: {label!r} ({count:,} answers)")
-        out += self.notes
-        return out
+UNIVERSES: dict[str, dict[str, str]] = {
+    "2018": {
+        "industry": "Not asked of people currently not employed; students who answered "
+        "'I am a student' are counted as not asked.",
+    },
+    "2022": {
+        "role": "Not shown to respondents who said they are students (high school, "
+        "university or graduate): they are all recorded as Student.",
+        "industry": NOT_EMPLOYED,
+        "company_size": NOT_EMPLOYED,
+        "ml_experience": "Not shown to respondents who have never written code.",
+        "frameworks_used": "Shown only to respondents who write code and use machine "
+        "learning methods.",
+    },
+}
