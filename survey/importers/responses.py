@@ -2,9 +2,9 @@
 
 Tens of thousands of responses and a few hundred thousand answers per wave: building a model
 instance for each costs seconds, so rows are built as tuples and written with `rows_copy`.
-The answer rules are those of `survey.services.answers_build` (unknown keys dropped, repeats
+The answer rules are those of `survey.services.response_import` (unknown keys dropped, repeats
 dropped, "other" text only on an Other choice, hidden questions not stored); choice questions
-take a direct path, every other kind goes through `answers_build` itself.
+take a direct path, every other kind goes through `response_import` itself.
 `tests/survey/test_importer_toolkit.py` checks that both give the same rows.
 """
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ..models import Answer, Choice, Question, Response, Survey
 from ..selectors import Values, question_is_visible
-from ..services import Structure, answers_build
+from ..services import Structure, response_import
 from .copy import ids_reserve, rows_copy
 
 CHOICE_KINDS = {Question.Kind.SINGLE, Question.Kind.MULTI, Question.Kind.SCALE}
@@ -45,37 +45,38 @@ def _template(instance: Any, skip: set[str]) -> tuple[list[str], list[Any]]:
 
 
 def answer_rows(
-    *, values: Values, structure: Structure, response: Response | None = None
+    *, values: Values, structure: Structure, survey: Survey
 ) -> Iterator[tuple[int, int | None, int | None, Any, str]]:
     """(question id, choice id, column id, number, text) of each answer a response stores."""
+    others = False
     for question in structure.questions:
         value = values.get(question.key)
-        if value is None or not question_is_visible(question, values, structure.by_id):
+        if value is None:
+            continue
+        if question.kind not in CHOICE_KINDS:
+            others = True
+            continue
+        if not question_is_visible(question, values, structure.by_id):
             continue
         other = str(values.get(f"{question.key}__other", "")).strip()
-        if question.kind in CHOICE_KINDS:
-            keys = [value] if question.kind != Question.Kind.MULTI else dict.fromkeys(value)
-            for key in keys:
-                choice = structure.choices.get((question.pk, Choice.Role.OPTION, str(key)))
-                if choice is not None:
-                    text = other[:200] if choice.is_other else ""
-                    yield (question.pk, choice.pk, None, None, text)
-            continue
-        for answer in answers_build(
-            response=response or Response(),
-            question=question,
-            value=value,
-            other=other,
-            structure=structure,
-        ):
-            number = answer.value_number
-            yield (
-                answer.question_id,
-                answer.choice_id,
-                answer.column_id,
-                number,
-                answer.value_text,
-            )
+        keys = dict.fromkeys(value) if question.kind == Question.Kind.MULTI else [value]
+        for key in keys:
+            choice = structure.choices.get((question.pk, Choice.Role.OPTION, str(key)))
+            if choice is not None:
+                yield (question.pk, choice.pk, None, None, other[:200] if choice.is_other else "")
+    if others:  # matrices, numbers, texts: the services' own rules, instances and all
+        _response, answers = response_import(
+            survey=survey, respondent_hash="", values=values, channel="", structure=structure
+        )
+        for answer in answers:
+            if answer.question.kind not in CHOICE_KINDS:
+                yield (
+                    answer.question_id,
+                    answer.choice_id,
+                    answer.column_id,
+                    answer.value_number,
+                    answer.value_text,
+                )
 
 
 def responses_write(
@@ -120,7 +121,7 @@ def responses_write(
     def answers() -> Iterable[tuple[Any, ...]]:
         for pk, respondent in zip(ids, respondents, strict=True):
             for question_id, choice_id, column_id, number, text in answer_rows(
-                values=respondent.values, structure=structure
+                values=respondent.values, structure=structure, survey=survey
             ):
                 if number is not None:
                     number = number_field.get_db_prep_save(number, connection)

@@ -1,0 +1,253 @@
+"""The importer toolkit (survey/importers/) and the importer defects of issue 10."""
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from survey.census import CENSUS_SPEC
+from survey.importers.copy import ids_reserve, rows_copy
+from survey.importers.kaggle.extract import kaggle_extract
+from survey.importers.responses import answer_rows
+from survey.models import Answer, Choice, Page, Question, Survey
+from survey.services import Structure, response_import, survey_create
+
+from .conftest import FRAMEWORK_Q, HEADER, kaggle_csv_text
+
+ROLE_Q = (
+    "Select the title most similar to your current role (or most recent title if retired): "
+    "- Selected Choice"
+)
+INDUSTRY_Q = (
+    "In what industry is your current employer/contract (or your most recent employer if "
+    "retired)? - Selected Choice"
+)
+# The 2020-2021 layout: the framework question's Other is a column of its own, `Q16_OTHER`.
+HEADER_2021 = [
+    ("Q3", "In which country do you currently reside?"),
+    ("Q5", ROLE_Q),
+    ("Q20", INDUSTRY_Q),
+    ("Q15", "For how many years have you used machine learning methods?"),
+    ("Q16_Part_1", FRAMEWORK_Q + "  Scikit-learn "),
+    ("Q16_Part_2", FRAMEWORK_Q + "  TensorFlow "),
+    ("Q16_Part_3", FRAMEWORK_Q + "None"),
+    ("Q16_OTHER", FRAMEWORK_Q + "Other"),
+]
+
+
+def _import(path, wave, *extra) -> str:
+    out = StringIO()
+    call_command("import_kaggle", str(path), "--wave", wave, "--no-progress", *extra, stdout=out)
+    return out.getvalue()
+
+
+def _write(tmp_path, rows, header, name="responses.csv"):
+    path = tmp_path / name
+    path.write_text(kaggle_csv_text(rows, header))
+    return path
+
+
+def _answers(wave: str, key: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for row, choice in Answer.objects.filter(
+        question__survey__slug=f"kaggle-{wave}", question__key=key
+    ).values_list("response__source_row", "choice__key"):
+        found.setdefault(row, []).append(choice)
+    return found
+
+
+def test_other_column_named_apart_from_the_parts_is_imported(db, tmp_path):
+    path = _write(
+        tmp_path,
+        [
+            {"Q3": "India", "Q16_Part_1": "  Scikit-learn "},
+            {"Q3": "India", "Q16_OTHER": "Other"},
+            {"Q3": "Germany", "Q16_Part_2": "  TensorFlow ", "Q16_OTHER": "Other"},
+            {"Q3": "Brazil"},
+        ],
+        HEADER_2021,
+    )
+    out = _import(path, "2021", "--license", "CC BY 4.0")
+
+    used = _answers("2021", "frameworks_used")
+    assert used == {"3": ["scikit-learn"], "4": ["other"], "5": ["tensorflow", "other"]}
+    assert "answered frameworks_used: 3" in out
+    other = Choice.objects.get(
+        question__survey__slug="kaggle-2021", question__key="frameworks_used", key="other"
+    )
+    assert other.is_other and not other.needs_review
+
+
+def test_labels_of_later_waves_are_known_to_the_taxonomy(db, tmp_path):
+    rows = [
+        {"Q3": "India", "Q5": "DBA/Database Engineer", "Q15": "< 1 years"},
+        {"Q3": "India", "Q5": "Developer Relations/Advocacy", "Q20": "Military/Security/Defense"},
+        {"Q3": "India", "Q5": "Data Architect", "Q20": "Hospitality/Entertainment/Sports"},
+        {
+            "Q3": "India",
+            "Q5": "Engineer (non-software)",
+            "Q20": "Online Business/Internet-based Sales",
+        },
+        {"Q3": "India", "Q5": "Machine Learning/ MLops Engineer", "Q15": "20 or more years"},
+    ]
+    out = _import(_write(tmp_path, rows, HEADER_2021), "2021", "--license", "CC BY 4.0")
+
+    assert "Labels the taxonomy does not know" not in out
+    assert not Choice.objects.filter(question__survey__slug="kaggle-2021", needs_review=True)
+    assert _answers("2021", "ml_experience") == {"3": ["under-1"], "7": ["10-plus"]}
+    roles = {keys[0] for keys in _answers("2021", "role").values()}
+    assert roles == {
+        "database-engineer",
+        "developer-advocate",
+        "data-architect",
+        "engineer-non-software",
+        "ml-engineer",
+    }
+
+
+def test_countries_without_a_region_are_reported_never_silently_unassigned(db, tmp_path):
+    rows = [
+        {"Q3": country, "Q16_Part_1": "  Scikit-learn "}
+        for country in ["India", "Kazakhstan", "Other", "I do not wish to disclose my location"]
+    ]
+    out = _import(_write(tmp_path, rows, HEADER_2021), "2021", "--license", "CC BY 4.0")
+
+    assert "region: 'Kazakhstan' has no region (1 rows)" in out
+    assert "region: 'Other' has no region (1 rows)" in out
+    assert "region: 'I do not wish to disclose my location' has no region (1 rows)" in out
+    region = Question.objects.get(survey__slug="kaggle-2021", key="region")
+    for label in ("Kazakhstan", "Other", "I do not wish to disclose my location"):
+        assert label in region.help_text
+    assert _answers("2021", "region") == {"3": ["south-asia"]}
+
+
+def test_country_adds_up_into_region_for_the_disclosure_control(db, kaggle_file):
+    _import(kaggle_file(), "2022")
+    survey = Survey.objects.get(slug="kaggle-2022")
+    country = survey.questions.get(key="country")
+    assert country.grouped_into == survey.questions.get(key="region")
+    groups = dict(country.choices.values_list("label", "group_key"))
+    assert groups == {
+        "India": "south-asia",
+        "Germany": "europe",
+        "Other": "",
+        "Brazil": "latin-america",
+    }
+
+
+def test_import_records_who_was_asked_each_question(db, kaggle_file):
+    _import(kaggle_file(), "2022")
+    universe = dict(
+        Question.objects.filter(survey__slug="kaggle-2022").values_list("key", "universe")
+    )
+    assert "not shown to respondents who said they are students" in universe["role"].lower()
+    assert "recorded as student" in universe["role"].lower()
+    assert universe["company_size"] == universe["industry"]
+    assert "students" in universe["industry"] and "not employed" in universe["industry"]
+    assert "write code and use machine learning" in universe["frameworks_used"]
+    assert universe["country"] == ""
+
+
+def test_2018_role_was_asked_of_everyone_so_2022_breaks_its_universe(db, kaggle_file):
+    _import(kaggle_file(), "2018")
+    _import(kaggle_file(), "2022")
+    roles = dict(
+        Question.objects.filter(
+            key="role", survey__slug__in=["kaggle-2018", "kaggle-2022"]
+        ).values_list("survey__slug", "universe")
+    )
+    assert roles["kaggle-2018"] == ""
+    assert roles["kaggle-2022"] != ""
+
+
+def test_unknown_wave_says_who_was_asked_is_not_recorded(db, kaggle_file):
+    out = _import(kaggle_file(), "2099", "--license", "CC0 1.0")
+    assert "who was asked each question is not recorded" in out
+    assert not Question.objects.filter(survey__slug="kaggle-2099").exclude(universe="").exists()
+
+
+def test_extract_keeps_every_record_and_only_the_columns_read(db, tmp_path):
+    header = [*HEADER_2021, ("Q99", "What is your favourite colour?")]
+    rows = [
+        {"Q3": "India", "Q16_OTHER": "Other", "Q99": "Blue"},
+        {},
+        {"Q3": "Germany", "Q5": "Data Scientist", "Q99": "Red"},
+    ]
+    source = _write(tmp_path, rows, header)
+    target = tmp_path / "extract.zip"
+
+    records, columns = kaggle_extract(path=source, target=target)
+
+    assert (records, columns) == (3, len(HEADER_2021))
+    _import(target, "2021", "--license", "CC BY 4.0")
+    assert _answers("2021", "frameworks_used") == {"3": ["other"]}
+    assert _answers("2021", "role") == {"5": ["data-scientist"]}
+
+
+def test_extract_of_a_ragged_file_stops_with_one_line(db, tmp_path):
+    source = tmp_path / "bad.csv"
+    source.write_text(kaggle_csv_text([{"Q4": "India"}], HEADER) + "1,2,3\n")
+    with pytest.raises(CommandError) as error:
+        call_command("kaggle_extract", str(source), str(tmp_path / "x.zip"), stdout=StringIO())
+    assert error.value.returncode == 2
+    assert "ragged row: record 4 has 3 columns" in str(error.value)
+
+
+def test_rows_copy_writes_rows_and_ids_are_never_reused(db):
+    survey = survey_create(spec=CENSUS_SPEC)
+    table = Page._meta.db_table
+    ids = ids_reserve(table=table, count=2)
+    rows_copy(
+        table=table,
+        columns=["id", "survey_id", "position", "title", "intro"],
+        rows=[(pk, survey.pk, 90 + n, f"Copied {n}", "") for n, pk in enumerate(ids)],
+    )
+    assert list(Page.objects.filter(pk__in=ids).values_list("title", flat=True)) == [
+        "Copied 0",
+        "Copied 1",
+    ]
+    later = Page.objects.create(survey=survey, position=99, title="Later")
+    assert later.pk > max(ids)
+    assert ids_reserve(table=table, count=1)[0] > later.pk
+
+
+def _random_values(structure: Structure, rng: random.Random) -> dict:
+    values: dict = {}
+    for question in structure.questions:
+        options = [c.key for c in question.choices.all() if c.role == Choice.Role.OPTION]
+        rows = [c.key for c in question.choices.all() if c.role == Choice.Role.ROW]
+        columns = [c.key for c in question.choices.all() if c.role == Choice.Role.COLUMN]
+        if rng.random() < 0.2:
+            continue
+        if question.kind in (Question.Kind.SINGLE, Question.Kind.SCALE):
+            values[question.key] = rng.choice([*options, "no-such-key"])
+        elif question.kind == Question.Kind.MULTI:
+            picked = rng.sample(options, k=min(len(options), rng.randint(1, 4)))
+            values[question.key] = [*picked, picked[0], "no-such-key"]
+        elif question.kind == Question.Kind.MATRIX:
+            values[question.key] = {row: rng.choice(columns) for row in rows if rng.random() < 0.7}
+        elif question.kind == Question.Kind.NUMBER:
+            values[question.key] = rng.randint(0, 40)
+        else:
+            values[question.key] = rng.choice(["", "some words", "x" * 3000])
+        if question.has_other:
+            values[f"{question.key}__other"] = "  other text  "
+    return values
+
+
+def test_fast_answer_rows_follow_the_services_answer_rules(db):
+    survey = survey_create(spec=CENSUS_SPEC)
+    structure = Structure.of(survey)
+    rng = random.Random(7)
+    for _ in range(60):
+        values = _random_values(structure, rng)
+        _response, answers = response_import(
+            survey=survey, respondent_hash="x", values=values, channel="t", structure=structure
+        )
+        expected = sorted(
+            (a.question_id, a.choice_id, a.column_id, a.value_number, a.value_text) for a in answers
+        )
+        fast = sorted(answer_rows(values=values, structure=structure, survey=survey), key=str)
+        assert sorted(fast, key=str) == sorted(expected, key=str)
