@@ -108,3 +108,17 @@ def test_an_embed_on_a_site_outside_frame_ancestors_says_so(
     expect(frame.get_by_role("alert")).to_contain_text("cannot be embedded on " + origin)
     expect(frame.get_by_role("button")).to_have_count(0)
     context.close()
+
+
+def test_a_double_click_on_an_answer_counts_one_vote(live_server, standing, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/p/{standing.slug}/")
+
+    page.get_by_role("button", name="TensorFlow").dblclick()
+
+    page.wait_for_url(f"{live_server.url}/p/{standing.slug}/results/?voted=*")
+    expect(page.get_by_text("your vote is recorded")).to_be_visible()
+    new = Response.objects.exclude(respondent_hash__startswith="v-").filter(survey=standing)
+    assert new.count() == 1
+    context.close()
