@@ -52,6 +52,7 @@ BROKER_TIMEOUT_SECONDS = 0.5
 CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
+@never_cache  # the open polls' forms carry per-visitor ballot tokens
 def home(request: HttpRequest) -> HttpResponse:
     context = {"surveys": surveys_open(), "polls": polls_open(), "published": published_series()}
     return render(request, "survey/home.html", context)

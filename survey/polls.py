@@ -19,6 +19,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -221,6 +222,9 @@ def _record(
     return token, voted_proof(poll_id=poll.pk)
 
 
+# Never cached: each form carries its own ballot token, and a cached one would make every
+# visitor who got it the same respondent.
+@never_cache
 @require_http_methods(["GET", "POST"])
 def poll_page(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the question with one button per answer; POST: vote, then the results."""
@@ -249,6 +253,7 @@ def poll_page(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect
 
 
+@never_cache
 @csrf_exempt  # another site's page holds no CSRF cookie; the signed ballot token stands in
 @xframe_options_exempt  # framing is governed by the poll's CSP frame-ancestors instead
 @require_http_methods(["GET", "POST"])

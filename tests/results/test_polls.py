@@ -171,20 +171,6 @@ def test_a_quick_poll_channel_is_marked_and_kept_apart(client, db):
     assert not census_series.surveys.exists()
 
 
-def test_the_census_report_lists_its_quick_poll_channels_apart(client, poll):
-    from tests.results.factories import census_snapshot
-
-    census = census_snapshot()
-    poll.series.quick_poll_of = census.series
-    poll.series.save()
-
-    html = client.get(f"/reports/{census.series.slug}/").content.decode()
-
-    assert "Quick-poll channels" in html
-    assert f'href="/reports/{poll.series.slug}/"' in html
-    assert "never pooled" in html
-
-
 def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
     from survey.poll_services import poll_create
 

@@ -229,3 +229,8 @@ def test_changing_a_vote_inside_a_restricted_embed_is_not_refused(client, poll):
     assert again.status_code == 200
     assert "Your vote: <strong>JAX</strong>" in again.content.decode()
     assert Response.objects.get(survey=poll).channel == "embed:ok.example"
+
+
+def test_pages_with_ballot_tokens_are_never_cached(client, poll):
+    for url in ("/", f"/p/{poll.slug}/", f"/p/{poll.slug}/embed/"):
+        assert "no-cache" in client.get(url)["Cache-Control"], url
