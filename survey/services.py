@@ -407,7 +407,7 @@ def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
             # `group_key`), as importers pass them.
             fields = pair if isinstance(pair, dict) else {"key": pair[0], "label": pair[1]}
             rows.append(Choice(question=question, role=role, position=position, **fields))
-    if q.get("has_other"):
+    if q.get("has_other") and not any(c.is_other for c in rows):  # importers give their own
         rows.append(
             Choice(
                 question=question,

@@ -38,7 +38,9 @@ def test_results_never_queries_response_models_directly():
 
 
 def test_results_reads_responses_only_through_survey_selectors():
-    allowed = {"survey.models", "survey.selectors", "survey"}
+    # survey.importers.copy is the one bulk writer (COPY), which snapshots use to write cells;
+    # it writes rows it is given and reads nothing.
+    allowed = {"survey.models", "survey.selectors", "survey", "survey.importers.copy"}
     offenders = []
     for path in (ROOT / "results").rglob("*.py"):
         if "migrations" in path.parts:

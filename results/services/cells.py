@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Any
 
-from django.db import connection
-
+from survey.importers.copy import rows_copy
 from survey.models import Survey
 
 from .. import disclosure, estimates
@@ -58,18 +56,12 @@ CELL_COLUMNS = tuple(f.name for f in fields(CellValues))
 
 def cells_write(*, snapshot_id: int, cells: list[CellValues]) -> None:
     """Insert the cells in order (ids follow it): COPY on PostgreSQL, executemany elsewhere."""
-    table = Cell._meta.db_table
-    columns = ("snapshot_id", *CELL_COLUMNS)
     values = attrgetter(*CELL_COLUMNS)
-    rows: list[tuple[Any, ...]] = [(snapshot_id, *values(cell)) for cell in cells]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    rows_copy(
+        table=Cell._meta.db_table,
+        columns=("snapshot_id", *CELL_COLUMNS),
+        rows=[(snapshot_id, *values(cell)) for cell in cells],
+    )
 
 
 def rounded(value: float | None) -> float | None:

@@ -46,7 +46,7 @@ def structure_write(
                 "kind": kind,
                 "text": text,
                 "is_dimension": dimension,
-                "has_other": False,  # an imported Other is a choice of its own, below
+                "has_other": any(choice.get("is_other") for choice in choices),
                 "help_text": help_text,
                 "universe": universes.get(key, "")[:300],
                 "choices": choices,

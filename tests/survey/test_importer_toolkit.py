@@ -78,6 +78,8 @@ def test_other_column_named_apart_from_the_parts_is_imported(db, tmp_path):
         question__survey__slug="kaggle-2021", question__key="frameworks_used", key="other"
     )
     assert other.is_other and not other.needs_review
+    assert other.question.has_other  # one Other choice, the imported one
+    assert other.question.choices.filter(is_other=True).count() == 1
 
 
 def test_labels_of_later_waves_are_known_to_the_taxonomy(db, tmp_path):
