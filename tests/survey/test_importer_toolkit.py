@@ -252,3 +252,52 @@ def test_fast_answer_rows_follow_the_services_answer_rules(db):
         )
         fast = sorted(answer_rows(values=values, structure=structure, survey=survey), key=str)
         assert sorted(fast, key=str) == sorted(expected, key=str)
+
+
+def test_a_layout_with_its_question_texts_in_a_schema_file_is_a_description(db, tmp_path):
+    import csv
+    import dataclasses
+    import io
+    import zipfile
+
+    from survey.importers.importer import WaveInfo, wave_import
+    from survey.importers.kaggle.layout import KAGGLE
+
+    def parse(text: str) -> dict[str, str]:
+        return {row["Column"]: row["Question"] for row in csv.DictReader(io.StringIO(text))}
+
+    one_header = dataclasses.replace(KAGGLE, header_rows=1, schema=("schema.csv", parse))
+    schema = io.StringIO()
+    writer = csv.writer(schema)
+    writer.writerow(["Column", "Question"])
+    writer.writerows(HEADER_2021)
+    responses = io.StringIO()
+    writer = csv.writer(responses)
+    writer.writerow([code for code, _ in HEADER_2021])
+    writer.writerow(
+        ["India", "Data Scientist", "", "1-2 years", "  Scikit-learn ", "", "", "Other"]
+    )
+    archive = tmp_path / "wave.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("multipleChoiceResponses.csv", responses.getvalue())
+        zipped.writestr("schema.csv", schema.getvalue())
+    info = WaveInfo(
+        slug="kaggle-2017",
+        title="Kaggle 2017",
+        license="CC BY-SA 4.0",
+        attribution="Kaggle",
+        source="Kaggle",
+        channel="import:kaggle",
+        universes={"frameworks_used": "Asked of people who code"},
+    )
+
+    summary = wave_import(
+        layout=one_header, path=archive, wave="2017", info=info, series_slug="ml-frameworks"
+    )
+
+    assert summary.imported == 1
+    assert _answers("2017", "frameworks_used") == {"2": ["scikit-learn", "other"]}
+    assert _answers("2017", "role") == {"2": ["data-scientist"]}
+    question = Question.objects.get(survey__slug="kaggle-2017", key="frameworks_used")
+    assert question.universe == "Asked of people who code"
+    assert question.text.startswith("Which of the following machine learning frameworks")
