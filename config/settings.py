@@ -4,6 +4,7 @@ With nothing set, Tally runs the embedded default: a SQLite file under var/ and 
 run in-process. DATABASE_URL and REDIS_URL switch to PostgreSQL and a real broker.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -79,6 +80,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 503 when the database is down, 413 for oversize bodies, Retry-After on 429s.
+    "survey.middleware.ResilienceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,22 +119,54 @@ except (ValueError, dj_database_url.UnknownSchemeError) as error:
     ) from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A new connection per request measured 7x slower here: pool them (or keep them open).
+    # A database that does not answer costs a request a few seconds and a 503, not a hang:
+    # connecting gives up after TALLY_DB_CONNECT_TIMEOUT, waiting for a pooled connection
+    # after TALLY_DB_POOL_TIMEOUT, and a pooled connection is checked before it is lent (a
+    # restarted server leaves dead ones behind).
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env_int("TALLY_DB_CONNECT_TIMEOUT", 3, minimum=1)
+    }
     if env_bool("TALLY_DB_POOL", True):
-        DATABASES["default"]["OPTIONS"] = {
-            "pool": {"min_size": 1, "max_size": env_int("TALLY_DB_POOL_SIZE", 10, minimum=1)}
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("TALLY_DB_POOL_SIZE", 10, minimum=1),
+            "timeout": env_int("TALLY_DB_POOL_TIMEOUT", 4, minimum=1),
+            "check": ConnectionPool.check_connection,
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 600, minimum=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default under concurrent respondents: WAL lets readers run beside the one
+    # writer, IMMEDIATE takes the write lock when a transaction begins (a deferred one that
+    # reads first cannot upgrade once another writer committed: "database is locked"), and
+    # writers queue behind each other for up to the busy timeout instead of failing.
+    _sqlite_wait = env_int("TALLY_SQLITE_TIMEOUT", 20, minimum=1)
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": _sqlite_wait,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                f"PRAGMA busy_timeout={_sqlite_wait * 1000}"
+            ),
+        }
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that does not answer must not hold a request: limits then fall back
+            # to per-process counters (survey/limits.py).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -188,6 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 500,
     "DEFAULT_THROTTLE_RATES": {"submit": env_str("TALLY_API_SUBMIT_RATE", "30/hour")},
+    # Throttles key on survey.limits.client_ip; this covers any that use DRF's own get_ident.
+    "NUM_PROXIES": env_int("TALLY_TRUSTED_PROXY_HOPS", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tally API",
@@ -214,9 +251,28 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 TALLY_REFRESH_SECONDS = env_int("TALLY_REFRESH_SECONDS", 60, minimum=1)
 # A poll's results move once k votes arrived, or at most this often when fewer did.
 TALLY_POLL_REFRESH_SECONDS = env_int("TALLY_POLL_REFRESH_SECONDS", 900, minimum=1)
+# A running rebuild job whose heartbeat (every fifth of this) is older is requeued.
+TALLY_JOB_STALE_SECONDS = env_int("TALLY_JOB_STALE_SECONDS", 30, minimum=2)
 
 # Survey defences, all overridable per deploy.
 TALLY_SUBMIT_RATE_PER_HOUR = env_int("TALLY_SUBMIT_RATE_PER_HOUR", 30, minimum=1)
+TALLY_DRAFT_RATE_PER_HOUR = env_int("TALLY_DRAFT_RATE_PER_HOUR", 100, minimum=1)
+TALLY_DRAFT_RATE_PER_SESSION = env_int("TALLY_DRAFT_RATE_PER_SESSION", 10, minimum=1)
+# Identical API bodies within this many seconds are flagged as duplicates.
+TALLY_DUPLICATE_WINDOW_SECONDS = env_int("TALLY_DUPLICATE_WINDOW_SECONDS", 86400, minimum=1)
+# Who the client is behind proxies: the number of proxies in front of the app (each appends
+# to X-Forwarded-For), or the addresses/networks of the trusted ones. Neither: REMOTE_ADDR.
+TALLY_TRUSTED_PROXY_HOPS = env_int("TALLY_TRUSTED_PROXY_HOPS", 0, minimum=0)
+try:
+    TALLY_TRUSTED_PROXIES = [
+        ipaddress.ip_network(item, strict=False) for item in env_list("TALLY_TRUSTED_PROXIES", "")
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(
+        f"TALLY_TRUSTED_PROXIES must be comma-separated addresses or networks: {error}"
+    ) from None
+if TALLY_TRUSTED_PROXY_HOPS and TALLY_TRUSTED_PROXIES:
+    raise ImproperlyConfigured("Set TALLY_TRUSTED_PROXY_HOPS or TALLY_TRUSTED_PROXIES, not both")
 TALLY_COOKIE_MAX_AGE = 60 * 60 * 24 * 400
 
 LOGGING = {

@@ -9,6 +9,9 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     return HttpResponsePermanentRedirect(static("tally/favicon.svg"))
 
 
+# A 503 when the database is down, never a traceback (survey/middleware.py).
+handler500 = "survey.middleware.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that link none (JSON, the admin).

@@ -10,8 +10,42 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from .models import Cell, RebuildJob, Snapshot, WeightingTarget
+from .models import Cell, RebuildJob, RefreshStatus, Snapshot, WeightingTarget
 from .services import SnapshotNotPublishableError, rebuild_request, snapshot_publish
+
+
+def warn_if_refresh_stale(request: HttpRequest) -> None:
+    """A refresh that has not succeeded for two intervals is said on the jobs' pages."""
+    for status in RefreshStatus.objects.all():
+        if status.is_stale():
+            since = status.last_success_at.isoformat() if status.last_success_at else "never"
+            messages.warning(
+                request,
+                f"The {status.name} refresh has not succeeded for over two intervals "
+                f"(last success: {since}; last error: {status.last_error or 'none'}). "
+                "New answers are not reaching the reports.",
+            )
+
+
+@admin.register(RefreshStatus)
+class RefreshStatusAdmin(admin.ModelAdmin):
+    list_display = ["name", "stale", "last_success_at", "last_failure_at", "failures_in_a_row",
+                    "last_error", "interval_seconds"]  # fmt: skip
+
+    @admin.display(boolean=True, description="stale (no success for two intervals)")
+    def stale(self, obj: RefreshStatus) -> bool:
+        return obj.is_stale()
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        warn_if_refresh_stale(request)
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 CELL_KEY = ("measure", "wave", "compare_wave", "question", "choice", "option", "dimension",
             "segment")  # fmt: skip
@@ -151,6 +185,10 @@ class RebuildJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: RebuildJob | None = None) -> bool:
         return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        warn_if_refresh_stale(request)
+        return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: RebuildJob, form: Any, change: bool) -> None:
         job = rebuild_request(series_id=obj.series_id, publish=obj.publish, user=request.user)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from survey.models import Series
 
@@ -185,3 +188,30 @@ class ChartImage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RefreshStatus(models.Model):
+    """When the periodic refresh (beat's task or `refresh_reports --every`) last ran and failed.
+
+    One row per runner; /healthz and the admin call the refresh stale once it has not
+    succeeded for two intervals.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    interval_seconds = models.PositiveIntegerField(default=60)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "refresh status"
+
+    def __str__(self) -> str:
+        return f"Refresh {self.name}"
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        """No success for two intervals (counted from its first run when it never succeeded)."""
+        since = self.last_success_at or self.created_at
+        return (now or timezone.now()) - since > timedelta(seconds=2 * self.interval_seconds)

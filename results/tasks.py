@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from .services import TRANSIENT_ERRORS, job_claim, job_run, rebuild_refresh
+from .services import TRANSIENT_ERRORS, job_claim, job_run, rebuild_refresh, refresh_record
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +15,12 @@ logger = logging.getLogger(__name__)
 @shared_task(name="results.refresh", acks_late=True, soft_time_limit=110, time_limit=120)
 def refresh() -> list[int]:
     """Beat: queue rebuilds of series with new accepted responses; requeue stale jobs."""
-    jobs = rebuild_refresh()
+    try:
+        jobs = rebuild_refresh()
+    except Exception as error:
+        refresh_record(name="beat", interval=settings.TALLY_REFRESH_SECONDS, error=error)
+        raise
+    refresh_record(name="beat", interval=settings.TALLY_REFRESH_SECONDS)
     logger.info("Refresh queued %d rebuild job(s)", len(jobs))
     return [job.pk for job in jobs]
 

@@ -43,6 +43,7 @@ from .selectors import (
     snapshot_age_seconds,
     summary_waves,
 )
+from .services import refresh_state
 
 # Pages follow a new publication within a minute; a chart URL that names its snapshot never
 # changes, so browsers may keep it for good.
@@ -292,8 +293,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
                     "age_seconds": snapshot_age_seconds(series.last_published_at, now),
                 }
             )
+    refresh = refresh_state() if database == "ok" else []
     return JsonResponse(
-        {"database": database, "broker": _broker_status(), "published": snapshots},
+        {
+            "database": database,
+            "broker": _broker_status(),
+            "published": snapshots,
+            # Each periodic refresh runner; "stale": no success for two intervals.
+            "refresh": refresh,
+            "refresh_stale": any(r["stale"] for r in refresh),
+        },
         status=200 if database == "ok" else 503,
     )
 

@@ -11,9 +11,8 @@ from rest_framework import status
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
-from rest_framework.throttling import AnonRateThrottle
 
-from . import identity
+from . import identity, limits
 from .forms import PageForm, field_name, other_field_name
 from .models import Question, Survey
 from .selectors import survey_with_structure, surveys_open
@@ -33,7 +32,7 @@ from .services import (
 )
 
 
-class SubmitThrottle(AnonRateThrottle):
+class SubmitThrottle(limits.ClientRateThrottle):
     scope = "submit"
 
 
@@ -203,7 +202,7 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
             respondent_hash=identity.respondent_hash(f"{survey.pk}:{identity.token_new()}"),
             values=values,
             channel=payload.validated_data.get("channel") or "api",
-            ip_hash=identity.ip_hash(request.META.get("REMOTE_ADDR", "")),
+            ip_hash=identity.ip_hash(limits.client_ip(request)),
             structure=structure,
         )
     except SurveyClosedError:

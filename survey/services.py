@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import identity
+from . import identity, limits
 from .models import Answer, Choice, Invitation, Page, Question, Response, Series, Survey
 from .selectors import Values, question_is_visible, response_values
 
@@ -213,14 +212,9 @@ def submission_allowed(ip_hash: str) -> bool:
     """A per-IP-hash budget of completed submissions per hour (shared by all workers)."""
     if not ip_hash:
         return True
-    key = f"tally:submits:{ip_hash}:{int(timezone.now().timestamp() // 3600)}"
-    cache.add(key, 0, timeout=3700)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3700)
-        count = 1
-    return count <= settings.TALLY_SUBMIT_RATE_PER_HOUR
+    return limits.hit(
+        "submits", ip_hash, limit=settings.TALLY_SUBMIT_RATE_PER_HOUR, window=3600
+    ).allowed
 
 
 def response_submit(

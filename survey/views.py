@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from . import identity
+from . import identity, limits
 from .forms import PageForm
 from .models import Invitation, Page, Question, Response, Survey
 from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
@@ -61,7 +61,7 @@ def _set_token(response: HttpResponse, token: str) -> None:
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return limits.client_ip(request)
 
 
 def _visible_pages(survey: Survey, structure: Structure, values: dict) -> list[Page]:
@@ -153,7 +153,11 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
         prior=values,
         initial=_initial(structure, page, values),
     )
-    return _render_page(request, survey, pages, page, form, token, editing, preview)
+    shown = _render_page(request, survey, pages, page, form, token, editing, preview)
+    if token is None and not preview:
+        # The token before the first post: a double-click on Next finds one draft, not two.
+        _set_token(shown, identity.token_new())
+    return shown
 
 
 def _page_to_show(
@@ -285,6 +289,8 @@ def _post(
         if action == "back":
             return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))
         new_token = token or identity.token_new()
+        if not limits.drafts_allowed(request, identity.ip_hash(_client_ip(request))):
+            return _status_page(request, survey, "too-many-drafts", 429)
         try:
             response = response_start(
                 survey=survey,

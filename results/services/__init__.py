@@ -7,19 +7,25 @@ cells in one transaction. Nothing here loops over responses.
 
 from .build import BUILD_VERSION, Progress, snapshot_build
 from .jobs import (
+    ABANDONED,
     STALE_JOB_SECONDS,
     TRANSIENT_ERRORS,
     job_claim,
     job_run,
     latest_ready,
     poll_due,
+    jobs_abandon,
     rebuild_refresh,
     rebuild_request,
+    refresh_record,
+    refresh_state,
+    stale_job_seconds,
     stale_series,
 )
 from .publish import SnapshotNotPublishableError, snapshot_publish
 
 __all__ = [
+    "ABANDONED",
     "BUILD_VERSION",
     "STALE_JOB_SECONDS",
     "TRANSIENT_ERRORS",
@@ -29,9 +35,13 @@ __all__ = [
     "job_run",
     "latest_ready",
     "poll_due",
+    "jobs_abandon",
     "rebuild_refresh",
     "rebuild_request",
+    "refresh_record",
+    "refresh_state",
     "snapshot_build",
     "snapshot_publish",
+    "stale_job_seconds",
     "stale_series",
 ]

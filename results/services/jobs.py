@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,14 +18,50 @@ from survey import selectors
 from survey.models import Series
 
 from .. import disclosure
-from ..models import RebuildJob, Snapshot
-from .build import snapshot_build
+from ..models import RebuildJob, RefreshStatus, Snapshot
+from .build import Progress, snapshot_build
 from .publish import SnapshotNotPublishableError, snapshot_publish
 
 logger = logging.getLogger(__name__)
 
-STALE_JOB_SECONDS = 300  # a running job silent this long lost its worker
+STALE_JOB_SECONDS = 30  # default of TALLY_JOB_STALE_SECONDS: silent this long, it lost its worker
+LOST_MESSAGE_SECONDS = 300  # a job queued this long had its message lost: send it again
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# A job its runner gave up on (the in-process refresh failed around it): the next tick may
+# queue the series again at once, unlike a build that failed on its own.
+ABANDONED = "Abandoned"
+
+
+def stale_job_seconds() -> int:
+    return getattr(settings, "TALLY_JOB_STALE_SECONDS", STALE_JOB_SECONDS)
+
+
+@contextmanager
+def heartbeat(job_id: int, *, every: float | None = None) -> Iterator[None]:
+    """Touch the job's heartbeat from a thread while the body runs (builds report progress
+    only between stages, and a stage can take longer than the stale cutoff)."""
+    every = every or max(1.0, stale_job_seconds() / 5)
+    done = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not done.wait(every):
+                try:
+                    RebuildJob.objects.filter(pk=job_id, status=RebuildJob.Status.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except TRANSIENT_ERRORS:
+                    logger.warning("Rebuild job %s: heartbeat not recorded", job_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=10)
 
 
 def job_claim(*, job_id: int) -> RebuildJob | None:
@@ -54,37 +93,47 @@ def job_claim(*, job_id: int) -> RebuildJob | None:
     return job
 
 
-def job_run(*, job: RebuildJob) -> Snapshot | None:
+def job_run(*, job: RebuildJob, progress: Progress | None = None) -> Snapshot | None:
     """Build the job's series, publish if asked (and the audit passes), close the job.
 
     Transient database errors put the job back in the queue and propagate, for the task to
-    retry; any other failure marks the job failed and leaves the published snapshot alone.
+    retry; any other failure marks the job failed (saying why, in the admin) and leaves the
+    published snapshot alone. The snapshot and its cells are written in one transaction, so
+    a build that fails half way leaves nothing behind.
     """
     try:
-        snapshot = snapshot_build(series_id=job.series_id, job_id=job.pk)
+        with heartbeat(job.pk):
+            snapshot = snapshot_build(series_id=job.series_id, job_id=job.pk, progress=progress)
+            RebuildJob.objects.filter(pk=job.pk).update(snapshot=snapshot)
+            job.refresh_from_db(fields=["publish"])
+            verdict = "passed" if snapshot.audit_passed else "FAILED"
+            message = f"Built {snapshot.cells.count()} cells; audit {verdict}"
+            if (job.publish or job.series.auto_publish) and snapshot.audit_passed:
+                try:
+                    snapshot_publish(snapshot_id=snapshot.pk, user=job.requested_by)
+                    message += "; published"
+                except SnapshotNotPublishableError as error:
+                    message += f"; not published: {error}"
     except TRANSIENT_ERRORS:
-        RebuildJob.objects.filter(pk=job.pk, status=RebuildJob.Status.RUNNING).update(
-            status=RebuildJob.Status.QUEUED, message="Database unavailable: retrying"
-        )
+        logger.warning("Rebuild job %s: database unavailable, requeued", job.pk, exc_info=True)
+        try:
+            RebuildJob.objects.filter(pk=job.pk, status=RebuildJob.Status.RUNNING).update(
+                status=RebuildJob.Status.QUEUED, message="Database unavailable: retrying"
+            )
+        except TRANSIENT_ERRORS:
+            pass  # still down: the stale cutoff requeues it
         raise
     except Exception as error:
         logger.exception("Rebuild job %s failed", job.pk)
         RebuildJob.objects.filter(pk=job.pk).update(
             status=RebuildJob.Status.FAILED,
-            message=f"Failed: {error}"[:300],
+            message=f"Failed: {type(error).__name__}: {error}"[:300],
             finished_at=timezone.now(),
         )
         return None
-    job.refresh_from_db(fields=["publish"])
-    verdict = "passed" if snapshot.audit_passed else "FAILED"
-    message = f"Built {snapshot.cells.count()} cells; audit {verdict}"
-    if (job.publish or job.series.auto_publish) and snapshot.audit_passed:
-        try:
-            snapshot_publish(snapshot_id=snapshot.pk, user=job.requested_by)
-            message += "; published"
-        except SnapshotNotPublishableError as error:
-            message += f"; not published: {error}"
-    RebuildJob.objects.filter(pk=job.pk).update(
+    # Only while the job is still this run's: a run that lost it (requeued after its
+    # heartbeat stopped, taken by another worker) must not close the other run's job.
+    RebuildJob.objects.filter(pk=job.pk, attempts=job.attempts).update(
         status=RebuildJob.Status.DONE,
         progress=100,
         message=message[:300],
@@ -95,19 +144,33 @@ def job_run(*, job: RebuildJob) -> Snapshot | None:
     return snapshot
 
 
+def jobs_abandon(*, since: datetime, reason: str) -> int:
+    """Mark failed the open jobs this runner created or started since `since` and gave up on,
+    so the next refresh queues their series again instead of waiting for the stale cutoff."""
+    return RebuildJob.objects.filter(
+        Q(created_at__gte=since) | Q(started_at__gte=since),
+        status__in=[RebuildJob.Status.QUEUED, RebuildJob.Status.RUNNING],
+    ).update(
+        status=RebuildJob.Status.FAILED,
+        message=f"{ABANDONED} by the refresh: {reason}"[:300],
+        finished_at=timezone.now(),
+    )
+
+
 def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]:
     """Queue rebuilds of changed series, and requeue jobs whose worker stopped answering."""
-    stale_after = stale_after or timedelta(
-        seconds=getattr(settings, "TALLY_JOB_STALE_SECONDS", STALE_JOB_SECONDS)
-    )
-    cutoff = timezone.now() - stale_after
+    stale_after = stale_after or timedelta(seconds=stale_job_seconds())
+    now = timezone.now()
+    cutoff = now - stale_after
+    lost_cutoff = now - max(stale_after, timedelta(seconds=LOST_MESSAGE_SECONDS))
+    retry_cutoff = now - timedelta(seconds=LOST_MESSAGE_SECONDS)
     jobs: list[RebuildJob] = []
     abandoned = RebuildJob.objects.filter(
         Q(status=RebuildJob.Status.RUNNING)
         & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
         # A queued job whose message was lost (broker restarted) is sent again: claims are
         # idempotent, so a duplicate message finds nothing to do.
-        | Q(status=RebuildJob.Status.QUEUED, created_at__lt=cutoff)
+        | Q(status=RebuildJob.Status.QUEUED, created_at__lt=lost_cutoff)
     )
     for pk in abandoned.values_list("pk", flat=True):
         with transaction.atomic():
@@ -125,9 +188,13 @@ def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]
             jobs.append(job)
     taxonomy = selectors.taxonomy_version_applied()
     for series in stale_series(taxonomy=taxonomy):
-        recently_failed = RebuildJob.objects.filter(
-            series=series, status=RebuildJob.Status.FAILED, finished_at__gte=cutoff
-        ).exists()
+        recently_failed = (
+            RebuildJob.objects.filter(
+                series=series, status=RebuildJob.Status.FAILED, finished_at__gte=retry_cutoff
+            )
+            .exclude(message__startswith=ABANDONED)
+            .exists()
+        )
         if not recently_failed:  # a build that keeps failing is retried every few minutes
             jobs.append(rebuild_request(series_id=series.pk))
     return jobs
@@ -203,6 +270,55 @@ def stale_series(*, taxonomy: int | None = None) -> list[Series]:
             )
             or state["count"] != latest.response_count
             or taxonomy != latest.taxonomy_version
+            or _publication_abandoned(series, latest)
         ):
             found.append(series)
     return found
+
+
+def refresh_record(*, name: str, interval: int, error: BaseException | None = None) -> None:
+    """Note one tick of a periodic refresh runner, successful or not (never raises)."""
+    now = timezone.now()
+    try:
+        status, _ = RefreshStatus.objects.get_or_create(
+            name=name, defaults={"interval_seconds": interval}
+        )
+        status.interval_seconds = interval
+        if error is None:
+            status.last_success_at = now
+            status.failures_in_a_row = 0
+        else:
+            status.last_failure_at = now
+            status.last_error = f"{type(error).__name__}: {error}"[:300]
+            status.failures_in_a_row += 1
+        status.save()
+    except Exception:  # noqa: BLE001 (the database may be what failed)
+        logger.warning("Could not record the %s refresh's state", name, exc_info=True)
+
+
+def refresh_state(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each refresh runner: when it last succeeded, and whether that is two intervals ago."""
+    now = now or timezone.now()
+    return [
+        {
+            "name": status.name,
+            "last_success_at": status.last_success_at.isoformat()
+            if status.last_success_at
+            else None,
+            "last_error": status.last_error if status.failures_in_a_row else "",
+            "stale": status.is_stale(now),
+        }
+        for status in RefreshStatus.objects.order_by("name")
+    ]
+
+
+def _publication_abandoned(series: Series, latest: Snapshot) -> bool:
+    """Built and passing, but the runner gave up while publishing it: publish it again."""
+    return (
+        series.auto_publish
+        and bool(latest.audit_passed)
+        and latest.published_at is None
+        and RebuildJob.objects.filter(
+            snapshot=latest, status=RebuildJob.Status.FAILED, message__startswith=ABANDONED
+        ).exists()
+    )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
 
-from results.services import rebuild_refresh
+from results.services import jobs_abandon, rebuild_refresh, refresh_record
+
+logger = logging.getLogger("results.refresh")
 
 
 class Command(BaseCommand):
@@ -22,14 +28,40 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="SECONDS",
-            help="Keep looking every SECONDS seconds (make run uses this without Redis).",
+            help="Keep looking every SECONDS seconds (make run uses this without Redis); "
+            "a failed tick is logged and retried on the next one.",
         )
 
     def handle(self, *args: Any, every: int = 0, **options: Any) -> None:
-        while True:
+        if every < 0:
+            raise CommandError("--every takes a number of seconds >= 0.", returncode=2)
+        if not every:
             jobs = rebuild_refresh()
-            if jobs or not every:
-                self.stdout.write(f"Refresh: {len(jobs)} rebuild job(s) queued")
-            if not every:
-                return
+            refresh_record(name="in-process", interval=settings.TALLY_REFRESH_SECONDS)
+            self.stdout.write(f"Refresh: {len(jobs)} rebuild job(s) queued")
+            return
+        logger.info("Refreshing reports every %d s", every)
+        while True:
+            self.tick(every)
             time.sleep(every)
+
+    def tick(self, every: int) -> bool:
+        """One supervised refresh: True when it succeeded. Never raises (but on Ctrl-C)."""
+        started = timezone.now()
+        try:
+            jobs = rebuild_refresh()
+        except Exception as error:  # noqa: BLE001 (a failed tick must not end the loop)
+            logger.exception("Refresh failed; retrying in %d s", every)
+            try:
+                abandoned = jobs_abandon(since=started, reason=f"{type(error).__name__}: {error}")
+                if abandoned:
+                    logger.warning("Marked %d abandoned rebuild job(s) failed", abandoned)
+            except Exception:  # noqa: BLE001
+                logger.warning("Could not mark the abandoned jobs", exc_info=True)
+            refresh_record(name="in-process", interval=every, error=error)
+            connection.close()  # a broken connection is replaced on the next tick
+            return False
+        refresh_record(name="in-process", interval=every)
+        if jobs:
+            logger.info("Refresh: %d rebuild job(s) queued and run", len(jobs))
+        return True
