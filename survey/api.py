@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import IntegrityError
 from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,7 +13,7 @@ from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
-from . import identity, limits
+from . import channels, identity, limits
 from .forms import PageForm, field_name, other_field_name
 from .models import Question, Survey
 from .selectors import survey_with_structure, surveys_open
@@ -125,7 +126,7 @@ def _flat_errors(errors: Any, key: str = "") -> dict[str, list[str]]:
 
 
 @extend_schema(
-    parameters=[SLUG],
+    parameters=[SLUG, limits.IDEMPOTENCY_PARAMETER],
     request=SubmissionSerializer,
     responses={
         201: OpenApiResponse(
@@ -142,7 +143,16 @@ def _flat_errors(errors: Any, key: str = "") -> dict[str, list[str]]:
         ),
         410: OpenApiResponse(SurveyErrorSerializer, description="The survey is closed."),
         415: OpenApiResponse(SurveyErrorSerializer, description="The body is not JSON or a form."),
-        429: OpenApiResponse(SurveyErrorSerializer, description="Too many submissions; try later."),
+        413: OpenApiResponse(
+            SurveyErrorSerializer, description="The body is too large; nothing was saved."
+        ),
+        429: OpenApiResponse(
+            SurveyErrorSerializer,
+            description="Too many submissions from this client; retry after `Retry-After` seconds.",
+        ),
+        503: OpenApiResponse(
+            SurveyErrorSerializer, description="The database is unavailable; retry shortly."
+        ),
     },
 )
 @api_view(["POST"])
@@ -156,6 +166,12 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error("This survey is closed and accepts no answers.", status.HTTP_410_GONE)
     if survey.access == Survey.Access.INVITE:
         return _error("This survey is by invitation only; answer it in the browser.", 403)
+    idempotency = limits.idempotency_key(request)
+    if idempotency.error:
+        return _error(idempotency.error)
+    replay = limits.idempotent_replay(survey, idempotency.respondent_hash)
+    if replay is not None:
+        return replay
     payload = SubmissionSerializer(data=request.data)
     if not payload.is_valid():
         return _error("Invalid submission.", errors=_flat_errors(payload.errors))
@@ -196,14 +212,19 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
     if errors:
         return _error("Some answers did not validate; nothing was saved.", errors=errors)
 
+    requested_channel = payload.validated_data.get("channel") or ""
     try:
         response = response_submit_whole(
             survey=survey,
-            respondent_hash=identity.respondent_hash(f"{survey.pk}:{identity.token_new()}"),
+            respondent_hash=idempotency.respondent_hash,
             values=values,
-            channel=payload.validated_data.get("channel") or "api",
+            channel=channels.channel_public(requested_channel, default="api"),
             ip_hash=identity.ip_hash(limits.client_ip(request)),
             structure=structure,
+        )
+    except IntegrityError:  # a concurrent retry with the same Idempotency-Key won
+        return limits.idempotent_replay(survey, idempotency.respondent_hash) or _error(
+            "A submission with this Idempotency-Key is being saved; retry.", 409
         )
     except SurveyClosedError:
         return _error("This survey is closed and accepts no answers.", status.HTTP_410_GONE)
@@ -211,4 +232,6 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error(str(error), status.HTTP_429_TOO_MANY_REQUESTS)
     except SurveyError as error:
         return _error(str(error))
+    channels.channel_hold(response, requested_channel)
+    limits.flag_identical_body(response, answers)
     return ApiResponse({"status": response.status}, status=201)

@@ -10,9 +10,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import logging
 import math
+import re
 import threading
 import time
 from contextvars import ContextVar
@@ -21,6 +24,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.response import Response as ApiResponse
 from rest_framework.throttling import AnonRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -172,3 +178,83 @@ def hit_local(scope: str, ident: str, limit: int, window: int) -> Decision:
     bucket = int(now // window)
     count = _local.incr(f"tally:{scope}:{ident}:{bucket}")
     return Decision(count <= limit, max(1, math.ceil((bucket + 1) * window - now)))
+
+
+# An API submission retried with the same key returns the first result.
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A unique value per submission (a random UUID). A retry with the same key "
+    "(after a timeout or a lost connection) returns the first submission's result, with "
+    "the header `Idempotent-Replayed: true`, instead of saving a second response. Keys "
+    "are remembered as long as the response is kept.",
+)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    respondent_hash: str
+    error: str = ""
+
+
+def idempotency_key(request: HttpRequest) -> Idempotency:
+    """The respondent hash of this submission: derived from its Idempotency-Key when it has
+    one (the database's one-response-per-respondent constraint then makes retries safe),
+    else random."""
+    from . import identity
+
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return Idempotency(identity.respondent_hash(f"api:{identity.token_new()}"))
+    if not IDEMPOTENCY_KEY.match(key):
+        return Idempotency("", "Idempotency-Key must be 1 to 200 visible ASCII characters.")
+    return Idempotency(identity.respondent_hash(f"api-idempotency:{key}"))
+
+
+def idempotent_replay(survey, respondent_hash: str) -> ApiResponse | None:  # noqa: ANN001
+    """The first result of a submission already saved under this key, if any."""
+    from .models import Response
+
+    first = Response.objects.filter(survey=survey, respondent_hash=respondent_hash).first()
+    if first is None:
+        return None
+    return ApiResponse(
+        {"status": first.status}, status=201, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+IDENTICAL_BODY = "identical-api-body"
+
+
+def flag_identical_body(response, answers: dict) -> bool:  # noqa: ANN001
+    """Flag a response whose answers are identical to another API submission's within
+    TALLY_DUPLICATE_WINDOW_SECONDS (both stay in the data; curation decides)."""
+    from .models import Response
+
+    digest = hashlib.sha256(
+        json.dumps([response.survey_id, answers], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    key = f"tally:api-body:{digest}"
+    window = settings.TALLY_DUPLICATE_WINDOW_SECONDS
+    try:
+        first = cache.get(key)
+        if first is None:
+            cache.set(key, response.pk, timeout=window)
+            return False
+    except Exception as error:  # noqa: BLE001 (the shared cache is down)
+        shared_cache_failed(error)
+        if len(_local_bodies) > 100_000:
+            _local_bodies.clear()
+        first = _local_bodies.setdefault(digest, response.pk)
+        if first == response.pk:
+            return False
+    flags = [*response.quality_flags, IDENTICAL_BODY]
+    Response.objects.filter(pk__in=[response.pk, first]).update(quality_flags=flags)
+    logger.info("Response %s has the same answers as response %s", response.pk, first)
+    return True
+
+
+_local_bodies: dict[str, int] = {}

@@ -338,6 +338,9 @@ class Response(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     channel = models.CharField(max_length=60, default="direct")
+    channel_requested = models.CharField(
+        max_length=60, blank=True, help_text="The channel the client named, until approved."
+    )
     respondent_hash = models.CharField(max_length=64)
     ip_hash = models.CharField(max_length=64, blank=True)
     invitation = models.OneToOneField(
@@ -504,3 +507,19 @@ class TaxonomyChange(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class Channel(models.Model):
+    """A recruitment channel name (`?ch=` links, the API's `channel`). Names anonymous clients
+    choose are held here until an admin approves them; until then their responses count
+    under the default channel on every public page."""
+
+    name = models.CharField(max_length=60, unique=True)
+    approved = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["approved", "name"]
+
+    def __str__(self) -> str:
+        return self.name

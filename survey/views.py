@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from . import identity, limits
+from . import channels, identity, limits
 from .forms import PageForm
 from .models import Invitation, Page, Question, Response, Survey
 from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
@@ -292,16 +292,18 @@ def _post(
         if not limits.drafts_allowed(request, identity.ip_hash(_client_ip(request))):
             return _status_page(request, survey, "too-many-drafts", 429)
         try:
+            requested_channel = request.session.get(f"ch:{survey.pk}", "")
             response = response_start(
                 survey=survey,
                 respondent_hash=_respondent_hash(survey, new_token),
-                channel=request.session.get(f"ch:{survey.pk}", "direct"),
+                channel=channels.channel_public(requested_channel, default="direct"),
                 ip_hash=identity.ip_hash(_client_ip(request)),
                 started_at=_started_at(request),
                 invitation=invitation,
             )
         except SurveyClosedError:
             return _status_page(request, survey, "closed", 410)
+        channels.channel_hold(response, requested_channel)
         token = new_token
 
     index = next(i for i, p in enumerate(pages) if p.pk == page.pk)

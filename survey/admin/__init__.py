@@ -1,1 +1,1 @@
-from . import authoring, curation, polls, taxonomy  # noqa: F401 (each module registers its admin)
+from . import authoring, channels, curation, polls, taxonomy  # noqa: F401 (each registers its admin)

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from survey.models import Response, Survey
+from survey.models import Channel, Response, Survey
 from survey.selectors import response_values
 
 URL = "/api/v1/surveys/census-2026/responses/"
@@ -40,6 +40,7 @@ def test_open_surveys_are_listed(client, census):
 
 @pytest.mark.django_db
 def test_a_whole_response_is_submitted_and_stored_like_a_browser_one(client, census):
+    Channel.objects.create(name="partner-api", approved=True)
     answer = submit(client, ANSWERS, channel="partner-api")
     assert answer.status_code == 201, answer.json()
     response = Response.objects.get()

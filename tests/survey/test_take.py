@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from survey import identity
-from survey.models import Answer, Invitation, Response, Survey
+from survey.models import Answer, Channel, Invitation, Response, Survey
 from survey.selectors import response_values
 
 URL = "/s/census-2026/"
@@ -56,6 +56,7 @@ def test_favicon_ico_leads_to_the_served_icon(client):
 
 @pytest.mark.django_db
 def test_whole_census_submits_page_by_page(client, census, census_post):
+    Channel.objects.create(name="newsletter", approved=True)
     client.get(URL + "?ch=newsletter")
     last = fill(client, census_post)
     assert last["Location"] == "/s/census-2026/thanks/"
