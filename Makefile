@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tally
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint fmt bench worker migrate venv import extract reports
+.PHONY: run test proofs lint fmt bench worker migrate venv import extract reports
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -21,6 +21,13 @@ test: venv
 	scripts/services-up && scripts/test-tools-up
 	SECRET_KEY=test-only-secret DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# Load and fault proofs against a whole stack (gunicorn, a private Redis, PostgreSQL through
+# a proxy the tests cut, a worker): a few minutes. PROOF_SECONDS/PROOF_RESPONDENTS scale it.
+proofs: venv
+	scripts/services-up
+	SECRET_KEY=test-only-secret DATABASE_URL=$(TEST_DATABASE_URL) TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
+		$(PY) -m pytest -m proof tests/proofs -p no:cacheprovider -s $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -31,7 +31,7 @@ from typing import Any
 from bench.rebuild import _admin_url
 from bench.scratch import scratch_recreate
 
-FLOOR_TABLE = "bench_floor"
+FLOOR_CHANNEL = "bench-floor"
 FLOOR_PATH = "bench/insert/"
 
 BENCH_DATABASE = "tally_bench_submit"  # its own, so it can run beside the other benches
@@ -78,19 +78,19 @@ def _environment(url: str) -> dict[str, str]:
 
 
 def prepare(env: dict[str, str]) -> None:
-    """Migrate, load the Census, make it answerable at once, create the floor's table."""
+    """Migrate, load the Census, make it answerable at once, and store one real submission:
+    the floor copies its rows."""
     script = (
         "import django; django.setup()\n"
         "from django.core.management import call_command\n"
-        "from django.db import connection\n"
+        "from django.test import Client\n"
         "from survey.models import Survey\n"
         "call_command('migrate', verbosity=0)\n"
         "call_command('load_census', verbosity=0)\n"
         "Survey.objects.filter(slug='census-2026').update(min_seconds=0)\n"
-        "with connection.cursor() as cursor:\n"
-        f"    cursor.execute('CREATE TABLE {FLOOR_TABLE} "
-        "(id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), "
-        "body_bytes integer NOT NULL)')\n"
+        f"answer = Client().post({SUBMIT_PATH!r}, {BODY.decode()!r}, "
+        "content_type='application/json')\n"
+        "assert answer.status_code == 201, answer.content\n"
     )
     subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True)
 
@@ -240,9 +240,12 @@ def _stored(url: str) -> tuple[int, int]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        floor = conn.execute(f"SELECT count(*) FROM {FLOOR_TABLE}").fetchone()
+        floor = conn.execute(
+            "SELECT count(*) FROM survey_response WHERE channel = %s", [FLOOR_CHANNEL]
+        ).fetchone()
         complete = conn.execute(
-            "SELECT count(*) FROM survey_response WHERE status = 'complete'"
+            "SELECT count(*) FROM survey_response WHERE status = 'complete' AND channel <> %s",
+            [FLOOR_CHANNEL],
         ).fetchone()
     return (floor[0] if floor else 0), (complete[0] if complete else 0)
 

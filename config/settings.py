@@ -213,6 +213,26 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("TALLY_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS deploys (`check --deploy` is clean with these set): HSTS, redirecting plain HTTP, and
+# the header the TLS-terminating proxy sets, e.g. TALLY_PROXY_SSL_HEADER=X-Forwarded-Proto:https
+SECURE_HSTS_SECONDS = env_int("TALLY_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("TALLY_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("TALLY_HSTS_PRELOAD", True)
+SECURE_SSL_REDIRECT = env_bool("TALLY_SSL_REDIRECT", False)
+# /healthz is probed over plain HTTP inside the deploy's network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+_proxy_ssl = env_str("TALLY_PROXY_SSL_HEADER")
+if _proxy_ssl:
+    _header, _, _value = _proxy_ssl.partition(":")
+    if not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured(
+            f"TALLY_PROXY_SSL_HEADER must be Header-Name:value, e.g. X-Forwarded-Proto:https, "
+            f"not {_proxy_ssl!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _header.strip().upper().replace("-", "_"),
+        _value.strip(),
+    )
 # Survey forms carry large matrices; hostile posts with more fields than this get a 400.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -339,7 +339,11 @@ class Response(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     channel = models.CharField(max_length=60, default="direct")
     channel_requested = models.CharField(
-        max_length=60, blank=True, help_text="The channel the client named, until approved."
+        max_length=60,
+        blank=True,
+        default="",
+        db_default="",  # raw COPY writers (importer, benches) need not know it
+        help_text="The channel the client named, until approved.",
     )
     respondent_hash = models.CharField(max_length=64)
     ip_hash = models.CharField(max_length=64, blank=True)

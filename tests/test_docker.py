@@ -20,7 +20,7 @@ def test_compose_file_is_valid_and_has_the_production_services():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"db", "redis", "web", "worker", "beat"}
+    assert set(result.stdout.split()) == {"db", "redis", "proxy", "web", "worker", "beat"}
 
 
 def test_compose_refuses_to_start_without_a_secret_key():
@@ -37,3 +37,16 @@ def test_compose_refuses_to_start_without_a_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_a_buffering_proxy_with_timeouts_stands_in_front_of_gunicorn():
+    """Proves (statically): a client trickling its body meets nginx's buffering and body
+    timeout, not one of gunicorn's threads; gunicorn itself has a request timeout."""
+    compose = (ROOT / "docker" / "compose.yaml").read_text()
+    nginx = (ROOT / "docker" / "nginx.conf").read_text()
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert "nginx.conf:/etc/nginx/nginx.conf" in compose
+    assert "proxy_request_buffering on;" in nginx
+    assert "client_body_timeout 10s;" in nginx
+    assert "client_header_timeout 10s;" in nginx
+    assert "--timeout" in entrypoint

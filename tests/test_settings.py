@@ -56,3 +56,35 @@ def test_postgres_url_uses_the_connection_pool_and_a_real_broker():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "False"]
+
+
+def test_check_deploy_is_clean_with_the_production_settings_from_the_environment():
+    """Proves: HSTS, the SSL redirect and the proxy's SSL header are set from the
+    environment, and `check --deploy --fail-level WARNING` passes with them."""
+    env = {
+        "SECRET_KEY": "a-long-random-production-secret-" + "x7Qp2Lm9Zr4Tv8Kw" * 3,
+        "ALLOWED_HOSTS": "tally.example.org",
+        "TALLY_SECURE_COOKIES": "1",
+        "TALLY_HSTS_SECONDS": "31536000",
+        "TALLY_SSL_REDIRECT": "1",
+        "TALLY_PROXY_SSL_HEADER": "X-Forwarded-Proto:https",
+    }
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    clean.pop("TALLY_DEBUG", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**clean, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    code = "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER)"
+    assert "('HTTP_X_FORWARDED_PROTO', 'https')" in run_django(env, code).stdout
+
+
+def test_a_malformed_proxy_ssl_header_is_a_loud_error():
+    result = run_django({"TALLY_DEBUG": "1", "TALLY_PROXY_SSL_HEADER": "https"}, "")
+    assert "TALLY_PROXY_SSL_HEADER must be Header-Name:value" in result.stderr

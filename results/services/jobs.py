@@ -93,6 +93,44 @@ def job_claim(*, job_id: int) -> RebuildJob | None:
     return job
 
 
+def job_take(*, series_id: int, publish: bool = False) -> tuple[RebuildJob, bool]:
+    """The command line's way in, under the same lock as the workers: a new running job for
+    the series, or its queued job claimed here. (job, True) when this process now runs it;
+    (the open job, False) when a worker is running one already."""
+    for _ in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                job = RebuildJob.objects.create(
+                    series_id=series_id,
+                    publish=publish,
+                    status=RebuildJob.Status.RUNNING,
+                    attempts=1,
+                    started_at=now,
+                    heartbeat_at=now,
+                    message="Started from the command line",
+                )
+            return RebuildJob.objects.select_related("series").get(pk=job.pk), True
+        except IntegrityError:
+            pass
+        open_job = (
+            RebuildJob.objects.select_related("series")
+            .filter(series_id=series_id, status__in=["queued", "running"])
+            .first()
+        )
+        if open_job is None:
+            continue  # it finished between the two statements: try again
+        if publish and not open_job.publish:
+            RebuildJob.objects.filter(pk=open_job.pk).update(publish=True)
+        if open_job.status == RebuildJob.Status.QUEUED:
+            claimed = job_claim(job_id=open_job.pk)
+            if claimed is not None:
+                return claimed, True
+            continue
+        return open_job, False
+    raise RuntimeError(f"Could not take a rebuild job for series {series_id}")
+
+
 def job_run(*, job: RebuildJob, progress: Progress | None = None) -> Snapshot | None:
     """Build the job's series, publish if asked (and the audit passes), close the job.
 
