@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import identity
+from . import identity, limits
 from .models import Question, Survey
 from .poll_services import BallotError, poll_vote
 from .selectors import poll_ballot, poll_by_slug, poll_question, voted_proof
@@ -206,7 +206,7 @@ def _record(
             keys=[str(k)[:100] for k in keys[:50]],
             other=request.POST.get("other", "")[:1000],
             channel=ballot["channel"],
-            ip_hash=identity.ip_hash(request.META.get("REMOTE_ADDR", "")),
+            ip_hash=identity.ip_hash(limits.client_ip(request)),
         )
     except SurveyClosedError:
         return refuse("This poll is closed: votes are no longer counted.", 410)
