@@ -126,6 +126,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": env_int("TALLY_DB_CONNECT_TIMEOUT", 3, minimum=1)
     }
+# After a request found the database down, a process answers 503 at once for this long
+# (survey/middleware.py), then tries the database again.
+TALLY_DB_BREAKER_SECONDS = env_int("TALLY_DB_BREAKER_SECONDS", 2, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("TALLY_DB_POOL", True):
         from psycopg_pool import ConnectionPool
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -41,6 +42,27 @@ def _database_down(error: BaseException | None) -> bool:
         return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
     except ImportError:  # pragma: no cover
         return False
+
+
+class _Breaker:
+    """After the database failed a request, the next ones in this process answer 503 at
+    once for a moment instead of each waiting out the pool's timeout: threads stay free
+    (for /healthz, static files and the rest), and respondents learn it in milliseconds."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+
+    def trip(self) -> None:
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+            return  # a file, not a server: a locked database is not a database gone
+        self.open_until = time.monotonic() + settings.TALLY_DB_BREAKER_SECONDS
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+
+breaker = _Breaker()
+EXEMPT_PREFIXES = ("/healthz", "/static/", "/favicon.ico")
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:
@@ -82,6 +104,7 @@ def too_large(request: HttpRequest, size: int | None = None) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: a 503 when the cause is the database, else the plain 500 page."""
     if _database_down(sys.exc_info()[1]):
+        breaker.trip()
         return unavailable(request)
     if _is_api(request):
         return JsonResponse({"detail": "Server error. Retry later."}, status=500)
@@ -96,6 +119,8 @@ class ResilienceMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limits.retry_after.set(None)
+        if breaker.is_open() and not request.path.startswith(EXEMPT_PREFIXES):
+            return unavailable(request)
         size = _content_length(request)
         if size is not None and size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             if not request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
@@ -110,6 +135,7 @@ class ResilienceMiddleware:
             return too_large(request)
         if _database_down(exception):
             logger.warning("Database unavailable for %s: %s", request.path, exception)
+            breaker.trip()
             return unavailable(request)
         if isinstance(exception, CLIENT_ERRORS):
             return None

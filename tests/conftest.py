@@ -15,6 +15,16 @@ def _static_files():
 
 
 @pytest.fixture(autouse=True)
+def _close_the_database_breaker():
+    # A test that simulates a database outage must not leave 503s to the next one.
+    from survey.middleware import breaker
+
+    breaker.open_until = 0.0
+    yield
+    breaker.open_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate-limit counters live in the cache (Redis in the suite): start every test clean.
     cache.clear()

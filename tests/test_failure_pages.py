@@ -71,3 +71,25 @@ def test_an_oversize_api_body_gets_a_json_413(census, settings):
     )
     assert answer.status_code == 413
     assert answer.json()["limit_bytes"] == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_after_a_database_failure_requests_get_a_503_at_once_for_a_moment(
+    census, monkeypatch, settings
+):
+    """The breaker: while the database is known down, a request does not wait out the
+    pool's timeout; /healthz still asks the database itself."""
+    from survey.middleware import breaker
+
+    settings.DATABASES = {
+        "default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}
+    }
+    settings.TALLY_DB_BREAKER_SECONDS = 30
+    monkeypatch.setattr(survey_views, "survey_with_structure", _database_down)
+    client = Client(raise_request_exception=False)
+    assert client.get("/s/census-2026/").status_code == 503
+    assert breaker.is_open()
+    monkeypatch.undo()
+    assert client.get("/s/census-2026/").status_code == 503  # no database call at all
+    assert client.get("/healthz").status_code == 200
+    breaker.open_until = 0.0
+    assert client.get("/s/census-2026/").status_code == 200

@@ -131,12 +131,14 @@ def test_postgres_down_under_load_answers_503_quickly_and_recovers_without_a_res
     crowd.start()
     time.sleep(SECONDS / 4)
     stack.pg.down()
-    time.sleep(1)
-    status, body, took = get(stack.base + "/healthz")
+    try:
+        time.sleep(1)
+        status, body, took = get(stack.base + "/healthz")
+        time.sleep(SECONDS / 4)
+    finally:
+        stack.pg.up()
+        crowd.join()
     assert status == 503 and took < 2.5, (status, took, body[:300])
-    time.sleep(SECONDS / 4)
-    stack.pg.up()
-    crowd.join()
     result = summary(outcomes)
     print("postgres down:", json.dumps(result))
     statuses = result["statuses"]
