@@ -124,6 +124,8 @@ def test_make_run_publishes_the_real_kaggle_waves_from_the_extracts(embedded_ser
     status, report = fetch(embedded_server + "/reports/ml-frameworks/")
     assert status == 200
     assert "2022" in report and "2018" in report
+
+
 def test_eight_parallel_respondents_on_sqlite_see_no_error_and_reach_the_report(
     embedded_server,
 ):
