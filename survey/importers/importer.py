@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class WaveInfo:
 
 def file_read(
     *, layout: Layout, path: Path, summary: ImportSummary, progress: bool = False
-) -> tuple[Found, list[list[str]], Any]:
+) -> tuple[Found, list[list[str]], Iterator[tuple[int, list[str]]]]:
     """The layout's columns in the file, its header rows, and an iterator of its records."""
     summary.member, text = source_read(path, rank=layout.member_rank)
     headers, records = rows_read(text, header_rows=layout.header_rows, progress=progress)
@@ -92,8 +93,8 @@ def wave_import(
         labels[multi.key] = labels_for(
             key=multi.key, index=index, taxonomy=multi.taxonomy, special=True
         )
-    respondents = _respondents(
-        layout=layout, found=found, records=records, labels=labels, summary=summary
+    respondents = respondents_parse(
+        found=found, records=records, labels=labels, summary=summary
     )
     notes, unassigned = _groupings(layout=layout, labels=labels, respondents=respondents)
     with transaction.atomic():
@@ -137,14 +138,14 @@ def wave_import(
     return summary
 
 
-def _respondents(
+def respondents_parse(
     *,
-    layout: Layout,
     found: Found,
-    records: Any,
+    records: Iterator[tuple[int, list[str]]],
     labels: dict[str, Labels],
     summary: ImportSummary,
 ) -> list[Respondent]:
+    """Each record's values by question key; refuses ragged rows, skips empty ones."""
     respondents: list[Respondent] = []
     stood_in: Counter[str] = Counter()
     for number, row in records:

@@ -6,11 +6,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from survey.census import CENSUS_SPEC
 from survey.importers.copy import ids_reserve, rows_copy
 from survey.importers.kaggle.extract import kaggle_extract
 from survey.importers.responses import answer_rows
+from survey.importers.waves import ImporterError
 from survey.models import Answer, Choice, Page, Question, Survey
 from survey.services import Structure, response_import, survey_create
 
@@ -301,3 +304,58 @@ def test_a_layout_with_its_question_texts_in_a_schema_file_is_a_description(db, 
     question = Question.objects.get(survey__slug="kaggle-2017", key="frameworks_used")
     assert question.universe == "Asked of people who code"
     assert question.text.startswith("Which of the following machine learning frameworks")
+
+
+FRAMEWORK_CELLS = ["", "  Scikit-learn ", "  TensorFlow ", "None", "Other", " PyTorch "]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "India", "Kazakhstan", "Other", "Brazil"]),
+            st.sampled_from(["", "Student", "Data Scientist", "Chief Wizard"]),
+            st.lists(st.sampled_from(FRAMEWORK_CELLS), min_size=4, max_size=4),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_whoever_ticked_a_framework_column_answered_and_nothing_else_did(db, records):
+    from survey.importers.importer import respondents_parse
+    from survey.importers.kaggle.layout import KAGGLE
+    from survey.importers.labels import labels_for
+    from survey.importers.layout import layout_find
+    from survey.importers.waves import ImportSummary
+    from survey.taxonomy import TaxonomyIndex, taxonomy_seed
+
+    taxonomy_seed()
+    index = TaxonomyIndex.load()
+    codes, texts = zip(*HEADER_2021, strict=True)
+    found = layout_find(KAGGLE, list(codes), list(texts))
+    labels = {
+        single.key: labels_for(key=single.key, index=index, taxonomy=single.taxonomy)
+        for single in KAGGLE.singles
+    }
+    labels["frameworks_used"] = labels_for(
+        key="frameworks_used", index=index, taxonomy="framework", special=True
+    )
+    rows = [
+        (number, [country, role, "", "", *frameworks])
+        for number, (country, role, frameworks) in enumerate(records, start=3)
+    ]
+    summary = ImportSummary(wave="x")
+    try:
+        parsed = respondents_parse(found=found, records=iter(rows), labels=labels, summary=summary)
+    except ImporterError as error:
+        assert str(error) == "no respondent answered any of the imported questions"
+        assert all(not any(row[1]) for row in rows)
+        return
+
+    ticked = {number for number, row in rows if any(cell.strip() for cell in row[4:])}
+    answered = {r.number for r in parsed if "frameworks_used" in r.values}
+    assert answered == ticked
+    assert summary.answered["frameworks_used"] == len(ticked)
+    assert {r.number for r in parsed} == {number for number, row in rows if any(row)}
