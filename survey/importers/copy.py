@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
-from tqdm import tqdm
 
 
 def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -53,55 +51,3 @@ def ids_reserve(*, table: str, count: int, column: str = "id") -> list[int]:
             used = cursor.fetchone()
             highest = max(highest, used[0] if used else 0)
         return list(range(highest + 1, highest + 1 + count))
-
-
-def objects_copy(objects: Sequence[Model], *, progress: bool = False) -> None:
-    """Insert unsaved model instances of one model in bulk, setting their primary keys."""
-    if not objects:
-        return
-    meta = objects[0]._meta
-    fields = list(meta.concrete_fields)
-    if objects[0].pk is None:
-        pks = ids_reserve(table=meta.db_table, count=len(objects), column=meta.pk.column)
-        for obj, pk in zip(objects, pks, strict=True):
-            obj.pk = pk
-    stamped = [
-        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    # Values of these field types go to the database as they are; the rest are prepared by
-    # their field (dates, decimals, JSON), which costs a call per value.
-    plain = (
-        "AutoField",
-        "BigAutoField",
-        "IntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "SmallIntegerField",
-        "BigIntegerField",
-        "CharField",
-        "SlugField",
-        "TextField",
-        "ForeignKey",
-        "OneToOneField",
-    )
-    prepare = [None if f.get_internal_type() in plain and not f.choices else f for f in fields]
-    attnames = [f.attname for f in fields]
-    for obj in objects:
-        for f in stamped:
-            f.pre_save(obj, add=True)
-
-    def rows() -> Iterable[list[Any]]:
-        for obj in tqdm(
-            objects,
-            unit="row",
-            desc=f"Writing {meta.model_name}s",
-            disable=not progress,
-            leave=False,
-        ):
-            state = obj.__dict__
-            yield [
-                state[name] if f is None else f.get_db_prep_save(state[name], connection)
-                for f, name in zip(prepare, attnames, strict=True)
-            ]
-
-    rows_copy(table=meta.db_table, columns=[f.column for f in fields], rows=rows())

@@ -93,9 +93,7 @@ def wave_import(
         labels[multi.key] = labels_for(
             key=multi.key, index=index, taxonomy=multi.taxonomy, special=True
         )
-    respondents = respondents_parse(
-        found=found, records=records, labels=labels, summary=summary
-    )
+    respondents = respondents_parse(found=found, records=records, labels=labels, summary=summary)
     notes, unassigned = _groupings(layout=layout, labels=labels, respondents=respondents)
     with transaction.atomic():
         survey, carried = wave_replace(
