@@ -2,7 +2,7 @@
 
 Results live in `results.polls`; a vote ends with a redirect there. A vote is a response:
 the respondent cookie of the survey pages, the channel, the IP hash and the submission
-budget all apply (see survey.votes).
+budget all apply (see survey.poll_services).
 
 Double clicks and replays: every rendered form carries a signed ballot token naming the
 poll, a random nonce and the channel. A voter without a respondent cookie is identified by
@@ -31,6 +31,10 @@ from .selectors import poll_ballot, poll_by_slug, poll_question, voted_proof
 from .services import RateLimitedError, SurveyClosedError, SurveyError
 from .views import COOKIE, COOKIE_SALT
 
+# Inside an embed on another site the Lax respondent cookie is never sent: the widget keeps
+# its own copy, third-party (SameSite=None) on HTTPS deploys, so the survey pages' cookie
+# keeps its Lax policy.
+EMBED_COOKIE = "tally_rid_embed"
 BALLOT_SALT = "tally.poll.ballot"
 BALLOT_MAX_AGE = 60 * 60 * 24  # a form left open for a day is stale
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,59}$")
@@ -38,13 +42,15 @@ ANY_SITE = "*"
 
 
 def _cookie_token(request: HttpRequest) -> str | None:
-    raw = request.COOKIES.get(COOKIE)
-    if not raw:
-        return None
-    try:
-        return signing.loads(raw, salt=COOKIE_SALT, max_age=settings.TALLY_COOKIE_MAX_AGE)
-    except signing.BadSignature:
-        return None
+    for name in (COOKIE, EMBED_COOKIE):
+        raw = request.COOKIES.get(name)
+        if not raw:
+            continue
+        try:
+            return signing.loads(raw, salt=COOKIE_SALT, max_age=settings.TALLY_COOKIE_MAX_AGE)
+        except signing.BadSignature:
+            continue
+    return None
 
 
 def _respondent_hash(poll: Survey, token: str) -> str:
@@ -52,16 +58,14 @@ def _respondent_hash(poll: Survey, token: str) -> str:
     return identity.respondent_hash(f"{poll.pk}:{token}")
 
 
-def _set_cookie(response: HttpResponse, token: str) -> None:
-    # Inside an embed on another site a Lax cookie is never sent; over HTTPS the cookie
-    # can be None (third-party) so a returning voter changes their vote instead of adding one.
+def _set_cookie(response: HttpResponse, token: str, *, embed: bool = False) -> None:
     secure = settings.SESSION_COOKIE_SECURE
     response.set_cookie(
-        COOKIE,
+        EMBED_COOKIE if embed else COOKIE,
         signing.dumps(token, salt=COOKIE_SALT),
         max_age=settings.TALLY_COOKIE_MAX_AGE,
         httponly=True,
-        samesite="None" if secure else "Lax",
+        samesite="None" if embed and secure else "Lax",
         secure=secure,
     )
 
@@ -90,13 +94,13 @@ def embed_site(request: HttpRequest) -> str:
     referer = request.headers.get("Referer", "")
     try:
         parts = urlsplit(referer)
-    except ValueError:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL, or a port out of range
         return ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
     if parts.netloc == request.get_host():
         return ""  # from the widget itself (changing a vote): the first visit set the channel
-    port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
@@ -273,7 +277,7 @@ def poll_embed(request: HttpRequest, slug: str) -> HttpResponse:
         response: HttpResponse = HttpResponseRedirect(
             reverse("results:poll-embed-results", args=[poll.slug]) + f"?voted={proof}"
         )
-        _set_cookie(response, token)
+        _set_cookie(response, token, embed=True)
         return response
     site = embed_site(request)
     if not site_allowed(poll, site):

@@ -234,3 +234,23 @@ def test_changing_a_vote_inside_a_restricted_embed_is_not_refused(client, poll):
 def test_pages_with_ballot_tokens_are_never_cached(client, poll):
     for url in ("/", f"/p/{poll.slug}/", f"/p/{poll.slug}/embed/"):
         assert "no-cache" in client.get(url)["Cache-Control"], url
+
+
+def test_a_referer_that_is_not_a_url_gives_the_plain_embed_channel(client, poll):
+    page = client.get(f"/p/{poll.slug}/embed/", HTTP_REFERER="http://blog.example:99999/")
+    client.post(
+        f"/p/{poll.slug}/embed/", {"ballot": ballot_of(page.content.decode()), "choice": "jax"}
+    )
+    assert page.status_code == 200
+    assert Response.objects.get(survey=poll).channel == "embed"
+
+
+def test_the_widget_keeps_its_own_third_party_cookie_on_https(client, poll, settings):
+    settings.SESSION_COOKIE_SECURE = True
+    response = vote(client, poll, "jax", path="embed/")
+
+    cookie = response.cookies["tally_rid_embed"]
+    assert cookie["samesite"] == "None" and cookie["secure"]
+    assert "tally_rid" not in response.cookies  # the survey pages' cookie stays Lax
+    again = client.get(f"/p/{poll.slug}/embed/").content.decode()
+    assert "Your vote: <strong>JAX</strong>" in again
