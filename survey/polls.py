@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from . import identity, limits
 from .models import Question, Survey
 from .poll_services import BallotError, poll_vote
-from .selectors import poll_ballot, poll_by_slug, poll_question, voted_proof
+from .selectors import poll_ballot, poll_by_slug, poll_open_round, poll_question, voted_proof
 from .services import RateLimitedError, SurveyClosedError, SurveyError
 from .views import COOKIE, COOKIE_SALT
 
@@ -160,6 +160,7 @@ def poll_form_context(
         "site": site,
         "mine": mine,
         "is_open": poll.is_open,
+        "open_round": None if poll.is_open else poll_open_round(poll=poll),
         "embed": embed,
         "action": action,
         "results_url": results_url,

@@ -19,6 +19,7 @@ from .breakdowns import WaveAggregates, wave_aggregates
 from .polls import (
     poll_ballot,
     poll_by_slug,
+    poll_open_round,
     poll_question,
     poll_vote_count,
     polls_open,
@@ -56,6 +57,7 @@ __all__ = [
     "page_questions",
     "poll_ballot",
     "poll_by_slug",
+    "poll_open_round",
     "poll_question",
     "poll_vote_count",
     "polls_open",

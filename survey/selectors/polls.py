@@ -39,6 +39,18 @@ def poll_by_slug(*, slug: str) -> Survey | None:
     return _with_question(Survey.objects.polls().filter(slug=slug)).first()
 
 
+def poll_open_round(*, poll: Survey) -> Survey | None:
+    """Another round of the poll's series that is accepting votes now, if any."""
+    return (
+        Survey.objects.accepting()
+        .polls()
+        .filter(series_id=poll.series_id)
+        .exclude(pk=poll.pk)
+        .order_by("-wave_label")
+        .first()
+    )
+
+
 def poll_question(poll: Survey) -> Question | None:
     """A poll's one question (from the prefetched questions when they are loaded)."""
     questions = list(poll.questions.all())

@@ -254,3 +254,22 @@ def test_the_widget_keeps_its_own_third_party_cookie_on_https(client, poll, sett
     assert "tally_rid" not in response.cookies  # the survey pages' cookie stays Lax
     again = client.get(f"/p/{poll.slug}/embed/").content.decode()
     assert "Your vote: <strong>JAX</strong>" in again
+
+
+def test_a_closed_round_points_to_the_open_one(client, poll):
+    from survey.poll_services import poll_create
+
+    Survey.objects.filter(pk=poll.pk).update(status=Survey.Status.CLOSED, wave_label="2026-01")
+    poll_create(
+        slug="new-project-feb",
+        series_slug=poll.series.slug,
+        wave_label="2026-02",
+        text="Which framework would you pick for a new project today?",
+        choices=[("pytorch", "PyTorch")],
+        status=Survey.Status.OPEN,
+    )
+
+    page = client.get(f"/p/{poll.slug}/")
+
+    assert page.status_code == 410
+    assert 'href="/p/new-project-feb/"' in page.content.decode()
