@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .models import Choice, Question, Response, Series, Survey
 from .services import (
+    RateLimitedError,
     Structure,
     SurveyError,
     response_save_page,
@@ -75,7 +76,7 @@ def poll_vote(
 
     A replay of the same ballot changes nothing. Raises BallotError for a ballot that does
     not fit, SurveyClosedError when the poll is not open, RateLimitedError when the network
-    used up its submission budget (the vote is then kept as a draft, not counted).
+    used up its submission budget (nothing is then stored).
     """
     structure = Structure.of(poll)
     if len(structure.questions) != 1:
@@ -98,7 +99,12 @@ def poll_vote(
         next_page=question.page.position,
         structure=structure,
     )
-    return response_submit(response=response, structure=structure, min_time=False)
+    try:
+        return response_submit(response=response, structure=structure, min_time=False)
+    except RateLimitedError:
+        # A refused vote leaves nothing behind: the voter posts the whole ballot again later.
+        Response.objects.filter(pk=response.pk, status=Response.Status.DRAFT).delete()
+        raise
 
 
 def poll_create(

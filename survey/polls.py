@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import identity, limits
+from . import channels, identity, limits
 from .models import Question, Survey
 from .poll_services import BallotError, poll_vote
 from .selectors import poll_ballot, poll_by_slug, poll_open_round, poll_question, voted_proof
@@ -204,13 +204,16 @@ def _record(
         return refuse("This poll cannot be embedded on that site.", 403)
     token = _cookie_token(request) or ballot["nonce"]
     keys = request.POST.getlist("choice")
+    # A channel name a client chose (?ch=, or the embedding site) waits for an admin's
+    # approval, as on the survey pages; until then the vote counts under the default.
+    requested = ballot["channel"]
     try:
-        poll_vote(
+        vote = poll_vote(
             poll=poll,
             respondent_hash=_respondent_hash(poll, token),
             keys=[str(k)[:100] for k in keys[:50]],
             other=request.POST.get("other", "")[:1000],
-            channel=ballot["channel"],
+            channel=channels.channel_public(requested, default="embed" if embed else "direct"),
             ip_hash=identity.ip_hash(limits.client_ip(request)),
         )
     except SurveyClosedError:
@@ -224,6 +227,7 @@ def _record(
         return refuse(str(error), 400)
     except SurveyError as error:
         return refuse(str(error), 409)
+    channels.channel_hold(vote, requested)
     return token, voted_proof(poll_id=poll.pk)
 
 

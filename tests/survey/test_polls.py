@@ -5,6 +5,7 @@ import re
 import pytest
 from django.utils import timezone
 
+from survey.channels import channels_approve
 from survey.models import Answer, Response, Survey
 from survey.poll_services import BallotError, poll_schedule_next, poll_vote
 from survey.polls import CHANNEL_RE
@@ -126,7 +127,7 @@ def test_the_network_budget_applies_to_votes(client, poll, settings):
 
     assert response.status_code == 429
     assert "Too many votes" in response.content.decode()
-    assert Response.objects.filter(survey=poll, status="complete").count() == 1
+    assert Response.objects.filter(survey=poll).count() == 1  # and no draft left behind
 
 
 def test_the_embed_records_the_embedding_site_as_the_channel(client, poll):
@@ -141,6 +142,10 @@ def test_the_embed_records_the_embedding_site_as_the_channel(client, poll):
 
     assert response.status_code == 302
     assert response["Location"].startswith(f"/p/{poll.slug}/embed/results/?voted=")
+    # The site is recorded; like any channel name a client chose, it shows once approved.
+    vote = Response.objects.get(survey=poll)
+    assert (vote.channel, vote.channel_requested) == ("embed", "embed:blog.example:8765")
+    channels_approve(["embed:blog.example:8765"])
     assert Response.objects.get(survey=poll).channel == "embed:blog.example:8765"
 
 
@@ -228,7 +233,7 @@ def test_changing_a_vote_inside_a_restricted_embed_is_not_refused(client, poll):
 
     assert again.status_code == 200
     assert "Your vote: <strong>JAX</strong>" in again.content.decode()
-    assert Response.objects.get(survey=poll).channel == "embed:ok.example"
+    assert Response.objects.get(survey=poll).channel_requested == "embed:ok.example"
 
 
 def test_pages_with_ballot_tokens_are_never_cached(client, poll):
@@ -273,3 +278,10 @@ def test_a_closed_round_points_to_the_open_one(client, poll):
 
     assert page.status_code == 410
     assert 'href="/p/new-project-feb/"' in page.content.decode()
+
+
+def test_a_channel_from_the_link_waits_for_approval(client, poll):
+    page = client.get(f"/p/{poll.slug}/?ch=newsletter")
+    client.post(f"/p/{poll.slug}/", {"ballot": ballot_of(page.content.decode()), "choice": "jax"})
+    vote = Response.objects.get(survey=poll)
+    assert (vote.channel, vote.channel_requested) == ("direct", "newsletter")
