@@ -1,8 +1,9 @@
-"""Charts of a published snapshot: Vega-Lite specs drawn with altair, rendered offline.
+"""Charts of a published snapshot: their tables, CSVs, facts, and pictures rendered offline.
 
-vl-convert renders SVG and PNG in-process (no browser, no network, fonts bundled). A chart is
-rendered the first time someone asks for it and kept in `ChartImage`, so each published
-snapshot's charts are drawn once. The same data gives the chart's table and CSV.
+vl-convert renders the Vega-Lite specs of results.drawing to SVG and PNG in-process (no
+browser, no network, fonts bundled). A chart is rendered the first time someone asks for it,
+in each layout, and kept in `ChartImage`, so each published snapshot's charts are drawn
+once. The same data gives the chart's table and CSV.
 """
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ import altair as alt
 import vl_convert
 from django.db import IntegrityError, transaction
 
+from .drawing import FONT, INK, MUTED, WIDE, Layout, chart_spec
 from .models import ChartImage, Snapshot
-from .selectors import ChartData, wave_number
+from .selectors import ChartData, Report
 
-WIDTH = 560
-FACET_WIDTH = 150
-FONT = "Liberation Sans, DejaVu Sans, sans-serif"
-INK = "#1d2330"
-MUTED = "#5b6475"
-# Colour-blind-safe categorical palette (Okabe-Ito, without yellow for contrast on white).
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#999999"]
 CSV_FIELDS = [
     "series",
     "chart",
@@ -90,14 +85,15 @@ def chart_table(chart: ChartData, weighted: bool = False) -> tuple[list[str], li
     """Headings and rows of the table that carries the same numbers as the chart."""
     change = chart.kind == "change"
     head = []
+    item = chart.item_label
     if change:
-        head = ["Framework", "Waves", "Change (pp)", "95% interval"]
+        head = [item, "Waves", "Change (pp)", "95% interval"]
     elif chart.kind == "heatmap":
         head = ["From", "To", "Wave", "Share", "95% interval"]
     elif chart.facet:
-        head = ["Framework", "Group", "Wave", "Share", "95% interval"]
+        head = [item, "Group", "Wave", "Share", "95% interval"]
     else:
-        head = ["Framework", "Wave", "Share", "95% interval"]
+        head = [item, "Wave", "Share", "95% interval"]
     if weighted and not change:
         head += ["Weighted share", "Weighted 95% interval", "Design effect"]
     head += ["n", "Note"]
@@ -131,24 +127,35 @@ def chart_table(chart: ChartData, weighted: bool = False) -> tuple[list[str], li
     return head, body
 
 
-def focus_facts(charts: list[ChartData], choice: str = "tensorflow") -> list[str]:
-    """Plain sentences about one framework, from the charts' published rows only."""
+def focus_facts(report: Report) -> list[str]:
+    """Plain sentences about the spec's focus choice, from the charts' published rows only."""
+    choice = report.spec.focus.choice if report.spec.focus else ""
+    if not choice or not report.speaking_wave:
+        return []
     facts = []
-    by_name = {chart.name: chart for chart in charts}
 
-    def latest(name: str) -> dict[str, Any] | None:
-        chart = by_name.get(name)
+    def latest(chart: ChartData | None) -> dict[str, Any] | None:
         if chart is None:
             return None
         rows = [row for row in chart.drawn if row["choice"] == choice]
         return max(rows, key=lambda row: chart.wave_order.index(row["wave"]), default=None)
 
-    if row := latest("headline"):
-        facts.append(
-            f"Used regularly by {_pct(row['share'])} of {row['wave']} respondents "
-            f"(95% interval {_interval(row)}, n = {_count(row['base_n'])})."
-        )
-    if row := latest("changes"):
+    def said(chart: ChartData, row: dict[str, Any]) -> str:
+        values = {
+            "share": _pct(row["share"]),
+            "interval": _interval(row),
+            "n": _count(row["base_n"]),
+            "wave": row["wave"],
+            "label": row["choice_label"],
+        }
+        try:
+            return chart.fact.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return chart.fact
+
+    if (row := latest(report.headline)) and report.headline and report.headline.fact:
+        facts.append(said(report.headline, row))
+    if (row := latest(report.changes)) and row["share"] is not None:
         verdict = (
             "no detectable change"
             if row["flag"] == "no-detectable-change"
@@ -158,268 +165,43 @@ def focus_facts(charts: list[ChartData], choice: str = "tensorflow") -> list[str
             f"Change from {row['compare_wave']} to {row['wave']}: {_pct(row['share'], True)} "
             f"percentage points ({_interval(row, True)}): {verdict}."
         )
-    if row := latest("new-projects"):
-        facts.append(
-            f"Chosen for new projects by {_pct(row['share'])} of those who rated it in "
-            f"{row['wave']} ({_interval(row)})."
-        )
-    if row := latest("retention"):
-        facts.append(
-            f"Still used by {_pct(row['share'])} of those who ever used it ({_interval(row)})."
-        )
+    for chart in report.focus:
+        if chart.fact and (row := latest(chart)):
+            facts.append(said(chart, row))
     return facts
 
 
-# -- Vega-Lite specs --------------------------------------------------------------------------
+# -- Pictures ----------------------------------------------------------------------------------
 
 
-def _title(chart: ChartData) -> alt.TitleParams:
-    title = chart.title
-    if chart.synthetic:
-        title = f"{title} (synthetic demo data)"
-    subtitle = [chart.subtitle]
-    if chart.source:
-        subtitle.append(chart.source)
-    return alt.TitleParams(
-        title, subtitle=subtitle, anchor="start", fontSize=15, subtitleColor=MUTED, color=INK
-    )
-
-
-def _color(order: list[str], title: str | None = None) -> alt.Color:
-    return alt.Color(
-        "choice_label:N",
-        sort=order,
-        scale=alt.Scale(domain=order, range=PALETTE),
-        legend=alt.Legend(title=title, orient="right", labelLimit=220),
-    )
-
-
-def _trend(chart: ChartData) -> alt.TopLevelMixin:
-    rows = chart.drawn
-    numeric = all(wave_number(w) is not None for w in chart.wave_order)
-    spread = len(chart.order)
-    if numeric:
-        nums = sorted(wave_number(w) for w in chart.wave_order)
-        gap = min((b - a for a, b in zip(nums, nums[1:], strict=False)), default=1.0)
-        # Frameworks are nudged apart within a wave so their interval bars do not overlap,
-        # by at most a third of the gap between waves.
-        step = gap / 3 / max(1, spread - 1)
-        for row in rows:
-            offset = (chart.order.index(row["choice_label"]) - (spread - 1) / 2) * step
-            row["x"] = wave_number(row["wave"]) + offset
-        x = alt.X(
-            "x:Q",
-            title="Wave",
-            scale=alt.Scale(domain=[nums[0] - gap / 3, nums[-1] + gap / 3], nice=False),
-            axis=alt.Axis(values=nums, format="d", grid=False),
-        )
-    else:
-        for row in rows:
-            row["x"] = row["wave"]
-        x = alt.X("x:O", title="Wave", sort=chart.wave_order)
-    y = alt.Y("share:Q", title="Share of respondents", axis=alt.Axis(format=".0%"))
-    base = alt.Chart(alt.Data(values=rows))
-    color = _color(chart.order)
-    # The latest wording is drawn solid, earlier wordings dashed, so the eye follows the
-    # comparable run and the legend names what was asked when.
-    wordings = list(dict.fromkeys(row["wording"] for row in chart.rows))
-    dash = alt.StrokeDash(
-        "wording:N",
-        title="Question",
-        scale=alt.Scale(domain=wordings, range=[[5, 3]] * (len(wordings) - 1) + [[1, 0]]),
-        legend=alt.Legend(orient="bottom") if chart.breaks else None,
-    )
-    layers = [
-        base.mark_rule(opacity=0.7).encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color),
-        base.mark_line(strokeWidth=2).encode(
-            x=x, y=y, color=color, detail="run:N", strokeDash=dash
-        ),
-        base.mark_point(filled=True, size=45).encode(x=x, y=y, color=color),
-    ]
-    if chart.breaks and numeric:
-        marks = [
-            {
-                "at": (wave_number(b["wave"]) + wave_number(b["previous_wave"])) / 2,
-                "label": "Question wording changed",
-            }
-            for b in chart.breaks
-        ]
-        rule = alt.Chart(alt.Data(values=marks))
-        layers.append(rule.mark_rule(strokeDash=[5, 4], color=MUTED).encode(x="at:Q"))
-        layers.append(
-            rule.mark_text(align="left", dx=4, dy=-4, baseline="top", color=MUTED).encode(
-                x="at:Q", y=alt.value(0), text="label:N"
-            )
-        )
-    return alt.layer(*layers).properties(width=WIDTH, height=340, title=_title(chart))
-
-
-def _dots(chart: ChartData) -> alt.TopLevelMixin:
-    rows = chart.drawn
-    y_field = "segment_label" if chart.facet else "choice_label"
-    y_order = (
-        list(dict.fromkeys(row["segment_label"] for row in chart.rows))
-        if chart.facet
-        else chart.order
-    )
-    # Every group keeps its place on the axis, so a suppressed one shows as a gap, not absent.
-    y = alt.Y(
-        f"{y_field}:N",
-        sort=y_order,
-        title=None,
-        scale=alt.Scale(domain=y_order),
-        axis=alt.Axis(labelLimit=200),
-    )
-    x = alt.X("share:Q", title="Share", axis=alt.Axis(format=".0%"), scale=alt.Scale(zero=True))
-    several = len(chart.wave_order) > 1
-    if chart.facet:
-        color = alt.Color(
-            "choice_label:N",
-            sort=chart.order,
-            legend=None,
-            scale=alt.Scale(domain=chart.order, range=PALETTE),
-        )
-    elif several:
-        color = alt.Color(
-            "wave:N", sort=chart.wave_order, title="Wave", scale=alt.Scale(range=PALETTE)
-        )
-    else:
-        color = alt.value(PALETTE[0])
-    extra = {"yOffset": alt.YOffset("wave:N", sort=chart.wave_order)} if several else {}
-    base = alt.Chart() if chart.facet else alt.Chart(alt.Data(values=rows))
-    layers = alt.layer(
-        base.mark_rule(strokeWidth=2).encode(
-            x="ci_low:Q", x2="ci_high:Q", y=y, color=color, **extra
-        ),
-        base.mark_point(filled=True, size=60).encode(x=x, y=y, color=color, **extra),
-    )
-    if chart.facet:
-        return (
-            alt.layer(*layers.layer, data=alt.Data(values=rows))
-            .properties(width=FACET_WIDTH)
-            .facet(
-                facet=alt.Facet("choice_label:N", sort=chart.order, title=None),
-                columns=4,
-                title=_title(chart),
-            )
-        )
-    height = max(120, 26 * len(chart.order) * (len(chart.wave_order) if several else 1))
-    return layers.properties(width=WIDTH - 160, height=height, title=_title(chart))
-
-
-def _change(chart: ChartData) -> alt.TopLevelMixin:
-    rows = chart.drawn
-    for row in rows:
-        if row["flag"] == "no-detectable-change":
-            row["verdict"] = "no detectable change"
-        else:
-            row["verdict"] = "increase" if row["share"] > 0 else "decrease"
-    y = alt.Y("choice_label:N", sort=chart.order, title=None)
-    x = alt.X("share:Q", title="Change, percentage points", axis=alt.Axis(format="+.0%"))
-    color = alt.Color(
-        "verdict:N",
-        title=None,
-        scale=alt.Scale(
-            domain=["increase", "decrease", "no detectable change"],
-            range=["#0072B2", "#D55E00", "#999999"],
-        ),
-        legend=alt.Legend(orient="bottom"),
-    )
-    base = alt.Chart()
-    layers = [
-        base.mark_rule(color=MUTED, strokeDash=[3, 3]).encode(x=alt.datum(0)),
-        base.mark_rule(strokeWidth=2).encode(x="ci_low:Q", x2="ci_high:Q", y=y, color=color),
-        base.mark_point(filled=True, size=60).encode(x=x, y=y, color=color),
-    ]
-    pairs = list(dict.fromkeys(row["pair"] for row in rows))
-    return (
-        alt.layer(*layers, data=alt.Data(values=rows))
-        .properties(
-            width=max(160, (WIDTH - 160) // max(1, len(pairs))), height=26 * len(chart.order)
-        )
-        .facet(column=alt.Column("pair:N", sort=pairs, title=None), title=_title(chart))
-    )
-
-
-def _heatmap(chart: ChartData) -> alt.TopLevelMixin:
-    rows = [dict(row) for row in chart.rows]
-    for row in rows:
-        row["label"] = "—" if row["share"] is None else f"{row['share'] * 100:.0f}%"
-    targets = list(dict.fromkeys(row["option_label"] for row in rows))
-    sources = list(dict.fromkeys(row["choice_label"] for row in rows))
-    x = alt.X(
-        "option_label:N",
-        sort=targets,
-        scale=alt.Scale(domain=targets),
-        title="Moved to",
-        axis=alt.Axis(orient="top", labelAngle=0),
-    )
-    y = alt.Y("choice_label:N", sort=sources, scale=alt.Scale(domain=sources), title="Moved from")
-    base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y)
-    shown, hidden = "datum.share != null", "datum.share == null"
-    return alt.layer(
-        # Suppressed moves stay on the grid as grey cells marked with a dash, not as blanks.
-        base.transform_filter(hidden).mark_rect(stroke="white", color="#e6e8ee"),
-        base.transform_filter(shown)
-        .mark_rect(stroke="white")
-        .encode(
-            color=alt.Color(
-                "share:Q",
-                title="Share",
-                scale=alt.Scale(scheme="blues"),
-                legend=alt.Legend(format=".0%"),
-            )
-        ),
-        base.mark_text(fontSize=13).encode(
-            text="label:N",
-            color=alt.condition("datum.share > 0.3", alt.value("white"), alt.value(INK)),
-        ),
-    ).properties(
-        width=max(120, 80 * len(targets)), height=max(80, 36 * len(sources)), title=_title(chart)
-    )
-
-
-BUILDERS: dict[str, Callable[[ChartData], alt.TopLevelMixin]] = {
-    "trend": _trend,
-    "dots": _dots,
-    "change": _change,
-    "heatmap": _heatmap,
-}
-
-
-def chart_spec(chart: ChartData) -> dict[str, Any]:
-    # Rows are copied: builders add drawing fields that must not leak into the table or CSV.
-    drawn = ChartData(**{**chart.__dict__, "rows": [dict(row) for row in chart.rows]})
-    spec = (
-        BUILDERS[chart.kind](drawn)
-        .configure(font=FONT, background="white", padding=12)
-        .configure_view(stroke=None)
-    )
-    return spec.to_dict()
-
-
-def chart_render(chart: ChartData) -> tuple[str, bytes]:
-    spec = chart_spec(chart)
+def chart_render(chart: ChartData, layout: Layout = WIDE) -> tuple[str, bytes]:
+    spec = chart_spec(chart, layout)
     return vl_convert.vegalite_to_svg(spec), vl_convert.vegalite_to_png(spec, scale=2)
 
 
+def image_name(name: str, layout: Layout) -> str:
+    # Chart names are slugs, so a dotted suffix can never clash with another chart's name.
+    return name if layout is WIDE else f"{name}.{layout.name}"
+
+
 def chart_image(
-    snapshot: Snapshot, name: str, build: Callable[[], ChartData | None]
+    snapshot: Snapshot, name: str, build: Callable[[], ChartData | None], layout: Layout = WIDE
 ) -> ChartImage | None:
     """The stored rendering of a chart, rendered and stored on first request."""
-    stored = ChartImage.objects.filter(snapshot=snapshot, name=name).first()
+    stored_name = image_name(name, layout)
+    stored = ChartImage.objects.filter(snapshot=snapshot, name=stored_name).first()
     if stored is not None:
         return stored
     chart = build()
     if chart is None:
         return None
-    svg, png = chart_render(chart)
+    svg, png = chart_render(chart, layout)
     try:
         with transaction.atomic():
-            return ChartImage.objects.create(snapshot=snapshot, name=name, svg=svg, png=png)
+            return ChartImage.objects.create(snapshot=snapshot, name=stored_name, svg=svg, png=png)
     except IntegrityError:
         # Another request rendered it at the same time; theirs is the same picture.
-        return ChartImage.objects.get(snapshot=snapshot, name=name)
+        return ChartImage.objects.get(snapshot=snapshot, name=stored_name)
 
 
 # -- What other data says: outside signals beside the survey (results.comparison) ------------

@@ -166,6 +166,19 @@ def csv_response(
     return response
 
 
+def break_text(found: dict[str, Any]) -> str:
+    """A break in words: what changed between which waves, so no change is computed."""
+    waves = f"between {found.get('previous_wave')} and {found.get('wave')}"
+    if found.get("kind") == "universe":
+        everyone = "everyone who reached the question"
+        return (
+            f"Who was asked changed {waves}: from {found.get('previous_universe') or everyone} "
+            f"to {found.get('universe') or everyone}. Changes across it are flagged "
+            "universe-break and never computed."
+        )
+    return f"The wording changed {waves}. Changes across it are flagged wording-break."
+
+
 def cell_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
     slug = snapshot.series.slug
     for cell in snapshot_cell_rows(snapshot):
@@ -223,11 +236,23 @@ def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
         for wave, asked in (question.get("waves") or {}).items():
             asked = asked or {}
             yield row("question", wave=wave, key=key, text=asked.get("text"), **common)
+            if asked.get("universe"):
+                # Who was asked, when not everyone who reached the question.
+                yield row("universe", wave=wave, key=key, text=asked["universe"], **common)
             role = "row" if kind == "matrix" else "option"
             for choice_key, label in asked.get("choices") or []:
                 yield row("choice", wave=wave, role=role, key=choice_key, text=label, **common)
             for column_key, label in asked.get("columns") or []:
                 yield row("choice", wave=wave, role="column", key=column_key, text=label, **common)
+    for found in summary.get("breaks") or []:
+        if isinstance(found, dict):
+            yield row(
+                "break",
+                wave=found.get("wave"),
+                question=found.get("question"),
+                key=found.get("kind") or "wording",
+                text=break_text(found),
+            )
     for measure in Cell.Measure:
         yield row("measure", key=measure.value, text=measure.label)
     for flag, meaning in FLAG_MEANINGS.items():

@@ -33,6 +33,12 @@ urlpatterns = [
         )
         for ext in ("svg", "png", "csv")
     ],
+    path(
+        "reports/<slug:slug>/charts/<slug:name>.phone.svg",
+        views.chart_file,
+        {"ext": "svg", "layout": "phone"},
+        name="chart-phone-svg",
+    ),
     path("api/v1/series/", api.SeriesList.as_view(), name="api-series"),
     path("api/v1/series/<slug:slug>/", api.SeriesDetail.as_view(), name="api-series-detail"),
     path("api/v1/series/<slug:slug>/cells/", api.CellList.as_view(), name="api-cells"),

@@ -6,6 +6,7 @@ Everything here reads the latest published snapshot (results.selectors), never r
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import redis
 from django.conf import settings
@@ -31,6 +32,7 @@ from .charts import (
 )
 from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_build, comparison_name, comparison_page
+from .drawing import LAYOUTS
 from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
 from .health import database_answers
 from .models import Snapshot
@@ -40,6 +42,7 @@ from .selectors import (
     published_series,
     published_snapshot,
     report_build,
+    series_shortfalls,
     snapshot_age_seconds,
     summary_waves,
 )
@@ -53,9 +56,18 @@ BROKER_TIMEOUT_SECONDS = 0.5
 CHART_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 
 
+def _listed() -> list[Any]:
+    """Published series for listings, each with its "not enough answers yet" state, if any."""
+    listed = list(published_series())
+    shortfalls = series_shortfalls(listed)
+    for series in listed:
+        series.shortfall = shortfalls.get(series.pk, "")
+    return listed
+
+
 @never_cache  # the open polls' forms carry per-visitor ballot tokens
 def home(request: HttpRequest) -> HttpResponse:
-    context = {"surveys": surveys_open(), "polls": polls_open(), "published": published_series()}
+    context = {"surveys": surveys_open(), "polls": polls_open(), "published": _listed()}
     return render(request, "survey/home.html", context)
 
 
@@ -63,7 +75,7 @@ def _missing(request: HttpRequest, slug: str, chart: str = "") -> HttpResponse:
     return render(
         request,
         "results/missing.html",
-        {"slug": slug, "chart": chart, "published": published_series()},
+        {"slug": slug, "chart": chart, "published": _listed()},
         status=404,
     )
 
@@ -76,12 +88,14 @@ def _synthetic(snapshot: Snapshot) -> bool:
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
 def reports(request: HttpRequest) -> HttpResponse:
-    return render(request, "results/reports.html", {"published": published_series()})
+    return render(request, "results/reports.html", {"published": _listed()})
 
 
 def _chart_links(slug: str, snapshot: Snapshot, name: str) -> dict[str, str]:
     base = f"/reports/{slug}/charts/{name}"
-    return {ext: f"{base}.{ext}?v={snapshot.pk}" for ext in ("svg", "png", "csv")}
+    links = {ext: f"{base}.{ext}?v={snapshot.pk}" for ext in ("svg", "png", "csv")}
+    links["phone"] = f"{base}.phone.svg?v={snapshot.pk}"
+    return links
 
 
 def _methodology(report: Report) -> dict[str, Any]:
@@ -124,6 +138,22 @@ def _methodology(report: Report) -> dict[str, Any]:
     }
 
 
+def _wave_links(slug: str, built: Report, shown: str) -> list[dict[str, Any]]:
+    """The breakdowns' wave switch: plain links, so it works without JavaScript."""
+    base = reverse("results:report", args=[slug])
+    links = []
+    for state in built.states:
+        links.append(
+            {
+                "label": state.label,
+                "url": f"{base}?{urlencode({'wave': state.label})}#breakdowns-h",
+                "current": state.label == shown,
+                "shortfall": state.shortfall,
+            }
+        )
+    return links
+
+
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
 def report(request: HttpRequest, slug: str) -> HttpResponse:
@@ -133,8 +163,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     built = report_build(snapshot)
     methodology = _methodology(built)
     weighted = methodology["weighting"]["enabled"]
+    asked = request.GET.get("wave", "")
+    wave = asked if built.state(asked) is not None else built.speaking_wave
+    shown = [built.headline, built.changes, *built.focus, *built.breakdowns.get(wave, [])]
     charts = {}
-    for chart in built.charts:
+    for chart in shown:
+        if chart is None:
+            continue
         head, rows = chart_table(chart, weighted=weighted)
         charts[chart.name] = {
             "chart": chart,
@@ -155,14 +190,19 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "results/report.html",
         {
             "report": built,
+            "spec": built.spec,
             "series": built.series,
             "snapshot": snapshot,
             "synthetic": built.synthetic,
             "headline": charts.get("headline"),
             "changes": charts.get("changes"),
-            "dead": [charts[c.name] for c in built.dead],
-            "tensorflow": focus_facts(built.charts, "tensorflow"),
-            "breakdowns": [charts[c.name] for c in built.breakdowns],
+            "focus": [charts[c.name] for c in built.focus],
+            "focus_facts": focus_facts(built),
+            "breakdown_wave": wave,
+            "breakdown_state": built.state(wave),
+            "breakdowns": [charts[c.name] for c in built.breakdowns.get(wave, [])],
+            "wave_links": _wave_links(slug, built, wave),
+            "unknown_wave": asked if asked and built.state(asked) is None else "",
             "methodology": methodology,
             "flags": [(flag, meaning) for flag, meaning in FLAG_MEANINGS.items() if flag],
             "citation": citation,
@@ -217,11 +257,13 @@ def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
 # The SVG may be opened on its own: it needs nothing, so it gets the strictest policy.
 @require_safe
 @csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
-def chart_file(request: HttpRequest, slug: str, name: str, ext: str) -> HttpResponse:
+def chart_file(
+    request: HttpRequest, slug: str, name: str, ext: str, layout: str = "wide"
+) -> HttpResponse:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
-    etag = f'"{snapshot.pk}-{name}-{ext}"'
+    etag = f'"{snapshot.pk}-{name}-{layout}-{ext}"'
     if request.GET.get("v") == str(snapshot.pk):
         cache = f"public, max-age={IMMUTABLE_MAX_AGE}, immutable"
     else:
@@ -232,7 +274,8 @@ def chart_file(request: HttpRequest, slug: str, name: str, ext: str) -> HttpResp
         return not_modified
 
     def build() -> Any:
-        return report_build(snapshot).chart(name)
+        chart = report_build(snapshot).chart(name)
+        return None if chart is None or chart.empty else chart
 
     if ext == "csv":
         chart = build()
@@ -243,14 +286,15 @@ def chart_file(request: HttpRequest, slug: str, name: str, ext: str) -> HttpResp
         return csv_response(
             _filename(snapshot, slug, name), CSV_FIELDS, chart_csv_rows(chart), headers=headers
         )
-    image = chart_image(snapshot, name, build)
+    image = chart_image(snapshot, name, build, LAYOUTS[layout])
     if image is None:
         return _missing(request, slug, name)
     body = image.svg.encode("utf-8") if ext == "svg" else bytes(image.png)
     response = HttpResponse(body, content_type=CHART_TYPES[ext])
     response["ETag"], response["Cache-Control"] = etag, cache
+    suffix = "" if layout == "wide" else f"-{layout}"
     response["Content-Disposition"] = (
-        f'inline; filename="{_filename(snapshot, slug, name)[:-4]}.{ext}"'
+        f'inline; filename="{_filename(snapshot, slug, name)[:-4]}{suffix}.{ext}"'
     )
     return response
 

@@ -285,6 +285,109 @@ CENSUS_PAGES: list[dict[str, Any]] = [
     },
 ]
 
+# How the series' report reads: its headline question, the choices it focuses on, the derived
+# measures and the charts. results/spec.py loads this; results/ knows nothing Census-specific.
+# Titles may use {wave} (the wave a chart shows), {items} (how many choices it shows) and
+# {dimension} (a breakdown's dimension); each definition is the one sentence under its chart.
+REPORT_SPEC: dict[str, Any] = {
+    "headline_question": "frameworks_used",
+    "focus_choices": ["pytorch", "tensorflow", "jax", "keras"],
+    "none_choice": "none",
+    "item_label": "Framework",
+    "trend_title": "Framework use over time",
+    "focus": {
+        "title": "Is TensorFlow dead?",
+        "intro": "Three ways to read it: do people still choose it for new projects, do those "
+        "who used it keep using it, and where do people who switch go.",
+        "choice": "tensorflow",
+    },
+    "retention": {
+        "question": "framework_status",
+        "still_columns": ["new-projects", "existing-only"],
+        "stopped_columns": ["stopped"],
+    },
+    "migration": {"from_question": "migration_from", "to_question": "migration_to"},
+    "charts": [
+        {
+            "name": "headline",
+            "kind": "trend",
+            "measure": "share",
+            "section": "trend",
+            "items": 8,
+            "title": "Which ML frameworks do practitioners use?",
+            "subtitle": "Share of respondents using each framework, by wave; the {items} most "
+            "used in {wave}. Bars show 95% intervals.",
+            "fact": "Used regularly by {share} of {wave} respondents (95% interval "
+            "{interval}, n = {n}).",
+            "definition": "Share = respondents who ticked the framework / respondents who "
+            "answered the question in that wave.",
+        },
+        {
+            "name": "changes",
+            "kind": "change",
+            "measure": "change",
+            "section": "trend",
+            "title": "What changed between waves?",
+            "subtitle": "Change in the share using each framework between consecutive waves, "
+            "in percentage points, with 95% Newcombe intervals.",
+            "definition": "Change = share in the later wave - share in the earlier wave, each "
+            "of those who answered; where the interval includes zero there is no detectable "
+            "change.",
+        },
+        {
+            "name": "new-projects",
+            "kind": "dots",
+            "measure": "share",
+            "section": "focus",
+            "question": "framework_status",
+            "option": "new-projects",
+            "title": "Which frameworks do people pick for new projects?",
+            "subtitle": "Of those who rated each framework, the share who use it for new projects.",
+            "fact": "Chosen for new projects by {share} of those who rated it in {wave} "
+            "({interval}).",
+            "definition": "For new projects = respondents who use the framework for new "
+            "projects / respondents who rated that framework in the wave (any answer).",
+        },
+        {
+            "name": "retention",
+            "kind": "dots",
+            "measure": "retention",
+            "section": "focus",
+            "title": "Who keeps using what they used?",
+            "subtitle": "Of those who ever used each framework, the share still using it.",
+            "fact": "Still used by {share} of those who ever used it in {wave} ({interval}).",
+            "definition": "Retention = (use for new projects + use only in existing projects) "
+            "/ (those + used before and stopped), among respondents who rated the framework; "
+            "no time window was asked, and answers that tick None together with a framework "
+            "are left out.",
+        },
+        {
+            "name": "migration",
+            "kind": "heatmap",
+            "measure": "migration",
+            "section": "focus",
+            "title": "Where did switchers go? ({wave})",
+            "subtitle": "Among respondents who moved a project from one framework to another "
+            "in the last 12 months, the share of each move (from, down; to, across).",
+            "definition": "Move share = respondents who moved from one framework to the other "
+            "/ all respondents who moved between two different frameworks in the wave; moves "
+            "from a framework to itself, and answers that tick None together with a "
+            "framework, are left out.",
+        },
+        {
+            "name": "breakdown",
+            "kind": "dots",
+            "measure": "share",
+            "section": "breakdowns",
+            "items": 4,
+            "title": "Framework use by {dimension}, {wave}",
+            "subtitle": "Share using each framework, by answer to “{question_text}”",
+            "definition": "Share = respondents in the group who ticked the framework / "
+            "respondents in the group who answered the question.",
+        },
+    ],
+}
+
 CENSUS_SPEC: dict[str, Any] = {
     "series": {
         "slug": "ml-frameworks",
@@ -294,6 +397,7 @@ CENSUS_SPEC: dict[str, Any] = {
         # New answers reach the public report without anyone touching the admin; the
         # disclosure audit still has to pass before anything is published.
         "auto_publish": True,
+        "report_spec": REPORT_SPEC,
     },
     "survey": {
         "slug": "census-2026",

@@ -59,6 +59,12 @@ class Series(models.Model):
         help_text="A poll series asking this series' question: shown beside it as a "
         "quick-poll channel, never pooled with its waves.",
     )
+    report_spec = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the report reads: headline question, focus choices, derived measures "
+        "and charts (see survey/census.py's REPORT_SPEC). Empty: a generic report.",
+    )
 
     class Meta:
         verbose_name_plural = "series"

@@ -107,6 +107,36 @@ def poll_vote(
         raise
 
 
+def poll_report_spec(key: str) -> dict[str, Any]:
+    """How a poll series' report reads: its one question across rounds."""
+    return {
+        "headline_question": key,
+        "focus_choices": [],
+        # A round speaks once its shares can be shown at all (an effective n of 30).
+        "min_answers": 30,
+        "charts": [
+            {
+                "name": "headline",
+                "kind": "trend",
+                "measure": "share",
+                "title": "{question_text}",
+                "subtitle": "Share of votes for each answer, by round. Bars show 95% intervals.",
+                "definition": "Share = votes for the answer / votes in the round.",
+            },
+            {
+                "name": "changes",
+                "kind": "change",
+                "measure": "change",
+                "title": "What changed between rounds?",
+                "subtitle": "Change in each answer's share between consecutive rounds, in "
+                "percentage points, with 95% Newcombe intervals.",
+                "definition": "Change = share in the later round - share in the earlier round; "
+                "where the interval includes zero there is no detectable change.",
+            },
+        ],
+    }
+
+
 def poll_create(
     *,
     slug: str,
@@ -138,6 +168,7 @@ def poll_create(
             "auto_publish": True,
             "k_threshold": k_threshold,
             "is_synthetic": is_synthetic,
+            "report_spec": poll_report_spec(key),
         },
         "survey": {
             "slug": slug,

@@ -345,6 +345,10 @@ def survey_create(
         series, _ = Series.objects.get_or_create(
             slug=series_fields.pop("slug"), defaults=series_fields
         )
+        if not series.report_spec and series_fields.get("report_spec"):
+            # A series first made by an importer gets the report spec of the survey it joins.
+            series.report_spec = series_fields["report_spec"]
+            series.save(update_fields=["report_spec"])
         slug = survey_fields.pop("slug")
         survey, created = Survey.objects.get_or_create(
             slug=slug, defaults={**survey_fields, "series": series}

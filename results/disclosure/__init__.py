@@ -11,6 +11,7 @@ people. `audit_figures` proves that from the published values alone.
 
 from .auditing import AUDITED, Closure, Violation, audit, audit_figures, audit_table
 from .flags import (
+    CONTRADICTIONS_EXCLUDED,
     FEWER_THAN_K,
     FLAGS,
     K_DEFAULT,
@@ -31,6 +32,7 @@ from .flags import (
     SUPPRESSED_SECONDARY,
     SUPPRESSING,
     TABLED_KINDS,
+    UNIVERSE_BREAK,
     WORDING_BREAK,
     is_small,
     k_for,
@@ -39,6 +41,7 @@ from .suppression import protect, protect_counts, protect_table
 from .tables import Context, Figure, Item, Key, Relation, Table, build_tables, context_from_summary
 
 __all__ = [
+    "CONTRADICTIONS_EXCLUDED",
     "AUDITED",
     "FEWER_THAN_K",
     "FLAGS",
@@ -60,6 +63,7 @@ __all__ = [
     "SUPPRESSED_SECONDARY",
     "SUPPRESSING",
     "TABLED_KINDS",
+    "UNIVERSE_BREAK",
     "WORDING_BREAK",
     "Closure",
     "Context",

@@ -11,6 +11,8 @@ SUPPRESSED_BASE = "suppressed-base"
 SUPPRESSED_SECONDARY = "suppressed-secondary"
 LOW_N_EFF = "low-n-eff"
 WORDING_BREAK = "wording-break"
+UNIVERSE_BREAK = "universe-break"
+CONTRADICTIONS_EXCLUDED = "contradictions-excluded"  # a derived measure left answers out
 NO_DETECTABLE_CHANGE = "no-detectable-change"
 NOT_ASKED = "not-asked"
 FEWER_THAN_K = "fewer than k"
@@ -23,7 +25,11 @@ FLAGS: dict[str, str] = {
     "subtraction.",
     LOW_N_EFF: "Share not shown: the effective sample size is below 30.",
     WORDING_BREAK: "No change shown: the question's wording differs between the waves.",
+    UNIVERSE_BREAK: "No change shown: the question was asked of a different group of "
+    "respondents in the two waves.",
     NO_DETECTABLE_CHANGE: "The 95% interval of the change includes zero.",
+    CONTRADICTIONS_EXCLUDED: "Published; answers that contradict themselves (a move from a "
+    "choice to itself, or a 'none' answer ticked together with another) are left out.",
     NOT_ASKED: "The question was not asked in this wave.",
 }
 SUPPRESSING = frozenset({SUPPRESSED_COUNT, SUPPRESSED_BASE, SUPPRESSED_SECONDARY})

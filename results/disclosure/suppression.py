@@ -117,7 +117,8 @@ def protect(figures: list[Figure], context: Context, k: int) -> list[Figure]:
         table = tables[_group(figure)]
         base = table.items[figure.base_key(context.kinds.get(figure.question, ""))]
         count = table.items[figure.count_key]
-        flag = base.flag if not base.published else count.flag
+        # A figure's own flag (a measure that left answers out) stands unless a value hides.
+        flag = base.flag if not base.published else (count.flag or figure.flag)
         protected.append(
             replace(
                 figure,

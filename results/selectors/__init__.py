@@ -19,44 +19,43 @@ from .cells import (
 )
 from .polls import PollResults, Standing, poll_results
 from .report import (
-    BREAKDOWN_ITEMS,
-    HEADLINE_ITEMS,
     HEADLINE_QUESTION,
-    NEW_PROJECTS,
-    STATUS_QUESTION,
     ChartData,
     Report,
+    WaveState,
+    breakdown_name,
     report_build,
+    series_shortfalls,
     wave_number,
 )
-from .summary import Labels, summary_questions, summary_waves, wording_runs
+from .summary import Labels, summary_questions, summary_waves, universe_breaks, wording_runs
 
 __all__ = [
-    "BREAKDOWN_ITEMS",
+    "HEADLINE_QUESTION",
     "CELL_FIELDS",
     "FLAG_MEANINGS",
-    "HEADLINE_ITEMS",
-    "HEADLINE_QUESTION",
-    "NEW_PROJECTS",
     "SHOWN_FLAGS",
-    "STATUS_QUESTION",
     "VALUE_FIELDS",
     "ChartData",
     "Labels",
     "PollResults",
     "Report",
     "Standing",
+    "WaveState",
+    "breakdown_name",
     "cell_public",
     "flag_meaning",
     "poll_results",
     "published_series",
     "published_snapshot",
     "report_build",
+    "series_shortfalls",
     "snapshot_age_seconds",
     "snapshot_cell_rows",
     "snapshot_cells",
     "summary_questions",
     "summary_waves",
+    "universe_breaks",
     "wave_number",
     "wording_runs",
 ]

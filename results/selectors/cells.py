@@ -26,8 +26,13 @@ FLAG_MEANINGS: dict[str, str] = {
     "by subtraction.",
     "low-n-eff": "Not shown: the effective sample size is below the minimum for a reliable share.",
     "wording-break": "Not comparable: the question was worded differently in the earlier wave.",
+    "universe-break": "Not comparable: the question was asked of a different group of "
+    "respondents in the earlier wave (see the codebook's universe).",
     "no-detectable-change": "No detectable change: the 95% interval of the change includes zero.",
     "not-asked": "Not asked in this wave.",
+    "contradictions-excluded": "Published; answers that contradict themselves (a move from a "
+    "choice to itself, or a 'none' answer ticked together with another) are left out of this "
+    "measure.",
 }
 VALUE_FIELDS = (
     "count",
@@ -40,7 +45,7 @@ VALUE_FIELDS = (
 )
 # Flags under which no value is public. Unknown flags count as hiding: a flag added to the
 # disclosure step later must not start leaking here.
-SHOWN_FLAGS = frozenset({"", "no-detectable-change"})
+SHOWN_FLAGS = frozenset({"", "no-detectable-change", "contradictions-excluded"})
 CELL_FIELDS = (
     "measure",
     "wave",

@@ -49,8 +49,17 @@ class Labels:
         return self.columns.get(question, {}).get(key) or self.any_choice.get(key) or key
 
 
+def universe_breaks(summary: dict[str, Any], question: str) -> list[dict[str, Any]]:
+    """The question's universe breaks: where who was asked it changed between waves."""
+    return [
+        b
+        for b in summary.get("breaks") or []
+        if isinstance(b, dict) and b.get("question") == question and b.get("kind") == "universe"
+    ]
+
+
 def wording_runs(summary: dict[str, Any], question: str, waves: list[str]) -> dict[str, int]:
-    """Number the runs of waves that asked the question in the same words."""
+    """Number the runs of waves that asked the question in the same words of the same people."""
     labels = Labels.from_summary(summary)
     texts = labels.texts.get(question, {})
     break_waves = {
@@ -68,6 +77,3 @@ def wording_runs(summary: dict[str, Any], question: str, waves: list[str]) -> di
         runs[wave] = run
         previous_text = text if text is not None else previous_text
     return runs
-
-
-# -- The report ------------------------------------------------------------------------------

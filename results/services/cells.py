@@ -112,11 +112,16 @@ def cells_intervals(cells: list[CellValues]) -> None:
 
 
 def change_cells(cells: list[CellValues], waves: list[Survey]) -> list[CellValues]:
-    """Changes between consecutive waves that asked the question; wording changes break."""
-    texts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    """Changes between consecutive waves that asked the question.
+
+    A change in wording or in who was asked (the question's universe) breaks the series:
+    the change cell carries the break's flag and no value, never a detectable change.
+    """
+    texts: dict[str, list[tuple[str, tuple[str, str]]]] = defaultdict(list)
     for survey in waves:
         for question in published_questions(survey):
-            texts[question.key].append((survey.wave_label, normalized_text(question.text)))
+            asked = (normalized_text(question.text), normalized_text(question.universe))
+            texts[question.key].append((survey.wave_label, asked))
     overall = {
         (c.wave, c.question, c.choice, c.option): c
         for c in cells
@@ -142,8 +147,10 @@ def change_cells(cells: list[CellValues], waves: list[Survey]) -> list[CellValue
                     choice=choice,
                     option=option,
                 )
-                if before_text != after_text:
+                if before_text[0] != after_text[0]:
                     change.flag = disclosure.WORDING_BREAK
+                elif before_text[1] != after_text[1]:
+                    change.flag = disclosure.UNIVERSE_BREAK
                 elif later.share is None or earlier.share is None:
                     change.flag = later.flag or earlier.flag
                 else:

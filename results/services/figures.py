@@ -15,6 +15,7 @@ from survey.models import Choice, Question, Survey
 from .. import disclosure, estimates, weighting
 from ..disclosure import Figure
 from ..models import WeightingTarget
+from ..spec import ReportSpec, spec_for
 from .cells import Sums, rounded
 from .structure import (
     column_choices,
@@ -90,6 +91,52 @@ def _wave_weights(
     return ids, weights
 
 
+def _sub(whole: tuple[float, float, float], part: tuple[float, float, float] | None):
+    return whole if part is None else (whole[0] - part[0], whole[1] - part[1], whole[2] - part[2])
+
+
+def _contradicting(
+    survey: Survey, by_key: dict[str, Question], spec: ReportSpec, weights: dict[int, float]
+) -> tuple[list[int], Aggregates]:
+    """Who ticked the spec's "none" choice together with another, and their answers.
+
+    Their answers are left out of the derived measures (retention, migration): they say both
+    that they use nothing and that they use something. Answers: (question, choice, column).
+    """
+    headline = by_key.get(spec.headline_question)
+    none = next(
+        (c for c in option_choices(headline) if c.key == spec.none_choice) if headline else (),
+        None,
+    )
+    if headline is None or none is None or headline.kind != Question.Kind.MULTI:
+        return [], {}
+    ids = selectors.responses_with_choice_and_another(
+        survey_id=survey.pk, question_id=headline.pk, choice_id=none.pk
+    )
+    asked = [spec.retention.question] if spec.retention else []
+    if spec.migration:
+        asked += [spec.migration.from_question, spec.migration.to_question]
+    question_ids = [by_key[key].pk for key in asked if key in by_key]
+    found: Aggregates = {}
+    by_response: dict[int, dict[int, int]] = {}
+    for response, question, choice, column in selectors.respondent_answers(
+        response_ids=ids, question_ids=question_ids
+    ):
+        w = weights.get(response, 1.0)
+        found[(question, choice, column)] = _add(found.get((question, choice, column), ZERO),
+                                                 (1.0, w, w * w))  # fmt: skip
+        by_response.setdefault(response, {})[question] = choice
+    if spec.migration and spec.migration.from_question in by_key:
+        first = by_key[spec.migration.from_question].pk
+        second = by_key.get(spec.migration.to_question)
+        for response, chosen in by_response.items():
+            if second is not None and first in chosen and second.pk in chosen:
+                w = weights.get(response, 1.0)
+                pair = ("pair", chosen[first], chosen[second.pk])
+                found[pair] = _add(found.get(pair, ZERO), (1.0, w, w * w))
+    return ids, found
+
+
 def wave_figures(
     survey: Survey, *, targets: list[WeightingTarget], cap: int | None, weighted: bool
 ) -> WaveResult:
@@ -99,20 +146,26 @@ def wave_figures(
     label = survey.wave_label
     design_effect: float | None = None
     context: Any = nullcontext(None)
+    weight_of: dict[int, float] = {}
     if weighted:
         ids, weights = _wave_weights(survey, list(survey.questions.all()), targets, cap)
         if len(ids):
             n_eff = estimates.n_effective(float(weights.sum()), float((weights**2).sum()))
             design_effect = rounded(estimates.design_effect(len(ids), n_eff))
         context = weighting.weight_table(ids, weights)
+        weight_of = dict(zip(ids, (float(w) for w in weights), strict=True))
     ids_of = [q.pk for q in questions]
     multi_ids = [q.pk for q in questions if q.kind == Question.Kind.MULTI]
     dimension_ids = [q.pk for q in dimensions]
     by_key = {q.key: q for q in questions}
+    spec = spec_for(survey.series)
+    retention = spec.retention
+    moves = (spec.migration.from_question, spec.migration.to_question) if spec.migration else ()
     migration = [
         q if q is not None and q.kind == Question.Kind.SINGLE else None
-        for q in (by_key.get(key) for key in disclosure.MIGRATION_QUESTIONS)
+        for q in (by_key.get(key) for key in moves or ("", ""))
     ]
+    contradicting, left_out = _contradicting(survey, by_key, spec, weight_of)
     with context as table:
         kwargs = {"survey_id": survey.pk, "weight_table": table}
         found = selectors.wave_aggregates(
@@ -141,6 +194,7 @@ def wave_figures(
         segment: str,
         count: tuple[float, float, float],
         base: tuple[float, float, float],
+        flag: str = "",
     ) -> None:
         figures.append(
             Figure(
@@ -153,6 +207,7 @@ def wave_figures(
                 segment,
                 int(base[0]),
                 int(count[0]),
+                flag,
             )  # fmt: skip
         )
         sums.append(Sums(count[1], base[1], base[2]) if weighted else None)
@@ -177,11 +232,17 @@ def wave_figures(
                     base = _add(*cells)
                     for column, cell in zip(columns, cells, strict=True):
                         emit("share", question.key, row.key, column.key, *names, cell, base)
-                    if question.key == disclosure.RETENTION_QUESTION and dimension is None:
-                        by_column = dict(zip((c.key for c in columns), cells, strict=True))
-                        still = _add(*(by_column.get(k, ZERO) for k in disclosure.STILL_USING))
-                        ever = _add(still, by_column.get(disclosure.STOPPED, ZERO))
-                        emit("retention", question.key, row.key, "", "", "", still, ever)
+                    if retention and question.key == retention.question and dimension is None:
+                        kept = [
+                            _sub(cell, left_out.get((question.pk, row.pk, column.pk)))
+                            for column, cell in zip(columns, cells, strict=True)
+                        ]
+                        by_column = dict(zip((c.key for c in columns), kept, strict=True))
+                        still = _add(*(by_column.get(k, ZERO) for k in retention.still_columns))
+                        stopped = (by_column.get(k, ZERO) for k in retention.stopped_columns)
+                        ever = _add(still, *stopped)
+                        note = disclosure.CONTRADICTIONS_EXCLUDED if contradicting else ""
+                        emit("retention", question.key, row.key, "", "", "", still, ever, note)
                 continue
             options = option_choices(question)
             cells = [source.get((*prefix, choice.pk, None), ZERO) for choice in options]
@@ -193,10 +254,27 @@ def wave_figures(
                 emit("share", question.key, choice.key, "", *names, cell, base)
 
     if migration[0] is not None and migration[1] is not None:
-        switchers = _add(*pairs.values()) if pairs else ZERO
+        # A move from a framework to itself is no move, and a respondent who also said they
+        # use none of them contradicts the move: both are left out, and the cells say so.
+        moved = {
+            (origin.pk, target.pk): _sub(cell, left_out.get(("pair", origin.pk, target.pk)))
+            for (origin, target) in (
+                (o, t) for o in option_choices(migration[0]) for t in option_choices(migration[1])
+            )
+            if origin.key != target.key and (cell := pairs.get((origin.pk, target.pk)))
+        }
+        self_moves = any(
+            o.key == t.key and (o.pk, t.pk) in pairs
+            for o in option_choices(migration[0])
+            for t in option_choices(migration[1])
+        )
+        flag = disclosure.CONTRADICTIONS_EXCLUDED if self_moves or contradicting else ""
+        switchers = _add(*moved.values()) if moved else ZERO
         for origin in option_choices(migration[0]):
             for target in option_choices(migration[1]):
-                cell = pairs.get((origin.pk, target.pk), ZERO)
+                if origin.key == target.key:
+                    continue
+                cell = moved.get((origin.pk, target.pk), ZERO)
                 emit(
                     "migration",
                     disclosure.MIGRATION,
@@ -206,5 +284,6 @@ def wave_figures(
                     "",
                     cell,
                     switchers,
+                    flag,
                 )
     return WaveResult(figures, sums, design_effect)

@@ -110,6 +110,7 @@ def _questions_summary(waves: list[Survey]) -> list[dict[str, Any]]:
             choices = row_choices(question) if matrix else option_choices(question)
             entry["waves"][survey.wave_label] = {
                 "text": question.text,
+                "universe": question.universe,
                 "choices": [[c.key, c.label] for c in choices] if published else [],
                 "columns": (
                     [[c.key, c.label] for c in column_choices(question)] if published else []
@@ -119,19 +120,29 @@ def _questions_summary(waves: list[Survey]) -> list[dict[str, Any]]:
 
 
 def _breaks(waves: list[Survey]) -> list[dict[str, str]]:
-    seen: dict[str, tuple[str, str]] = {}
+    """Where a question's wording, or who was asked it (its universe), changed between waves."""
+    seen: dict[str, tuple[str, str, str]] = {}
     breaks = []
     for survey in waves:
         for question in published_questions(survey):
-            text = normalized_text(question.text)
+            text, universe = normalized_text(question.text), question.universe.strip()
             previous = seen.get(question.key)
-            if previous is not None and previous[1] != text:
-                breaks.append(
-                    {
-                        "question": question.key,
-                        "wave": survey.wave_label,
-                        "previous_wave": previous[0],
-                    }
-                )
-            seen[question.key] = (survey.wave_label, text)
+            if previous is not None:
+                found = {
+                    "question": question.key,
+                    "wave": survey.wave_label,
+                    "previous_wave": previous[0],
+                }
+                if previous[1] != text:
+                    breaks.append({**found, "kind": "wording"})
+                if normalized_text(previous[2]) != normalized_text(universe):
+                    breaks.append(
+                        {
+                            **found,
+                            "kind": "universe",
+                            "universe": universe,
+                            "previous_universe": previous[2],
+                        }
+                    )
+            seen[question.key] = (survey.wave_label, text, universe)
     return breaks

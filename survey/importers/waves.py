@@ -75,7 +75,8 @@ def wave_replace(
     series_defaults: dict[str, Any] = {"title": series_slug}
     if series_slug == census.CENSUS_SPEC["series"]["slug"]:
         series_defaults = {
-            key: census.CENSUS_SPEC["series"][key] for key in ("title", "description")
+            key: census.CENSUS_SPEC["series"][key]
+            for key in ("title", "description", "report_spec")
         }
     series, _ = Series.objects.get_or_create(slug=series_slug, defaults=series_defaults)
     clash = Survey.objects.filter(series=series, wave_label=wave).exclude(slug=slug).first()

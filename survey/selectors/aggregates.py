@@ -220,3 +220,35 @@ def answer_pairs(
         "GROUP BY f.choice_id, t.choice_id"
     )
     return _fetch(sql, (first_id, second_id) + accepted_params)
+
+
+def responses_with_choice_and_another(
+    *, survey_id: int, question_id: int, choice_id: int
+) -> list[int]:
+    """Accepted responses that picked `choice_id` and some other choice of the same question
+    (such as "None" together with a framework), in id order."""
+    answer = Answer._meta.db_table
+    accepted, accepted_params = _accepted_ids_sql(survey_id)
+    sql = (
+        f"SELECT response_id FROM {answer} "
+        f"WHERE question_id = %s AND choice_id IS NOT NULL AND response_id IN ({accepted}) "
+        "GROUP BY response_id "
+        "HAVING SUM(CASE WHEN choice_id = %s THEN 1 ELSE 0 END) > 0 AND COUNT(*) > 1 "
+        "ORDER BY response_id"
+    )
+    return [row[0] for row in _fetch(sql, (question_id, *accepted_params, choice_id))]
+
+
+def respondent_answers(
+    *, response_ids: list[int], question_ids: list[int]
+) -> list[tuple[int, int, int, int | None]]:
+    """(response, question, choice, column) of the given responses' answers to the questions."""
+    if not response_ids or not question_ids:
+        return []
+    return list(
+        Answer.objects.filter(
+            response_id__in=response_ids, question_id__in=question_ids, choice__isnull=False
+        )
+        .order_by("response_id", "question_id", "choice_id", "column_id")
+        .values_list("response_id", "question_id", "choice_id", "column_id")
+    )

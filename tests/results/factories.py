@@ -15,7 +15,7 @@ from django.utils import timezone
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from results.models import Cell, Snapshot
-from survey.census import COMPANY_SIZES, FRAMEWORKS, ROLES, STATUSES
+from survey.census import COMPANY_SIZES, FRAMEWORKS, REPORT_SPEC, ROLES, STATUSES
 from survey.models import Series
 
 WAVES = ["2018", "2022", "2026"]
@@ -44,6 +44,7 @@ class SeriesFactory(factory.django.DjangoModelFactory):
     slug = "ml-frameworks"
     title = "ML Framework Census"
     description = "Which machine learning frameworks practitioners use."
+    report_spec = REPORT_SPEC
 
 
 class SnapshotFactory(factory.django.DjangoModelFactory):

@@ -1,5 +1,5 @@
 import pytest
-from django.db.models import Q
+from django.db.models import F, Q
 
 from results import disclosure
 from results.models import Cell, Snapshot, WeightingTarget
@@ -117,8 +117,39 @@ def test_a_reworded_question_breaks_the_trend(demo_series):
     assert changes.exists()
     assert set(changes.values_list("flag", flat=True)) == {"wording-break"}
     assert set(changes.values_list("share", flat=True)) == {None}
-    assert {"question": "satisfaction", "wave": "2025", "previous_wave": "2024"} in (
-        snapshot.summary["breaks"]
+    assert {
+        "question": "satisfaction",
+        "wave": "2025",
+        "previous_wave": "2024",
+        "kind": "wording",
+    } in snapshot.summary["breaks"]
+
+
+def test_a_question_asked_of_a_different_group_breaks_the_trend(demo_series):
+    Question.objects.filter(survey__wave_label="2025", key="role").update(
+        universe="not shown to self-declared students"
+    )
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    changes = snapshot.cells.filter(measure="change", question="role")
+    assert changes.exists()
+    assert set(changes.values_list("flag", flat=True)) == {disclosure.UNIVERSE_BREAK}
+    assert set(changes.values_list("share", flat=True)) == {None}
+    assert not changes.filter(flag="no-detectable-change").exists()
+    assert {
+        "question": "role",
+        "wave": "2025",
+        "previous_wave": "2024",
+        "kind": "universe",
+        "universe": "not shown to self-declared students",
+        "previous_universe": "",
+    } in snapshot.summary["breaks"]
+    role = next(q for q in snapshot.summary["questions"] if q["key"] == "role")
+    assert role["waves"]["2025"]["universe"] == "not shown to self-declared students"
+    # Other questions keep their changes.
+    assert snapshot.cells.filter(measure="change", question="region", flag="").exists() or (
+        snapshot.cells.filter(measure="change", question="region")
+        .exclude(flag=disclosure.UNIVERSE_BREAK)
+        .exists()
     )
 
 
@@ -139,15 +170,78 @@ def test_retention_counts_those_still_using_among_those_who_ever_used(demo_serie
         assert retention.count == shares["new-projects"] + shares["existing-only"]
 
 
-def test_migration_cells_count_pairs_among_switchers(demo_series):
+def _moves(wave: str) -> list[tuple[int, str, str]]:
+    """(response, from, to) of the wave's accepted switchers."""
+    answers = Answer.objects.filter(
+        response__in=Response.objects.accepted().filter(survey__wave_label=wave),
+        question__key__in=["migration_from", "migration_to"],
+    ).values_list("response_id", "question__key", "choice__key")
+    found: dict[int, dict[str, str]] = {}
+    for response, key, choice in answers:
+        found.setdefault(response, {})[key] = choice
+    return [
+        (response, moved["migration_from"], moved["migration_to"])
+        for response, moved in found.items()
+        if len(moved) == 2
+    ]
+
+
+def test_migration_cells_count_moves_between_different_frameworks(demo_series):
     snapshot = snapshot_build(series_id=demo_series.pk)
     pairs = snapshot.cells.filter(measure="migration", wave="2024")
-    switchers = Response.objects.accepted().filter(
-        survey__wave_label="2024", answers__question__key="migration_to"
-    )
-    assert {c.base_n for c in pairs} == {switchers.count()}
+    moves = _moves("2024")
+    self_moves = [m for m in moves if m[1] == m[2]]
+    assert self_moves, "the demo has moves from a framework to itself"
+    assert {c.base_n for c in pairs} == {len(moves) - len(self_moves)}
+    assert not pairs.filter(choice=F("option")).exists()
     published = [c for c in pairs if c.count is not None]
     assert published and all(c.count == 0 or c.count >= 10 for c in published)
+    assert {c.flag for c in published} == {disclosure.CONTRADICTIONS_EXCLUDED}
+
+
+def test_none_with_a_framework_is_left_out_of_retention_and_migration(demo_series):
+    survey = demo_series.surveys.get(wave_label="2024")
+    used = Question.objects.get(survey=survey, key="frameworks_used")
+    none = used.choices.get(key="none")
+    rated = Response.objects.accepted().filter(
+        survey=survey, answers__question__key="framework_status"
+    )
+    contradicting = list(
+        rated.filter(answers__question=used).exclude(answers__choice=none).distinct()[:25]
+    )
+    Answer.objects.bulk_create(
+        Answer(response=r, question=used, choice=none) for r in contradicting
+    )
+    left_out = {r.pk for r in contradicting}
+    snapshot = snapshot_build(series_id=demo_series.pk)
+
+    status = Answer.objects.filter(
+        response__in=Response.objects.accepted().filter(survey=survey),
+        question__key="framework_status",
+        choice__key="pytorch",
+    ).exclude(response_id__in=left_out)
+    still = status.filter(column__key__in=["new-projects", "existing-only"]).count()
+    ever = still + status.filter(column__key="stopped").count()
+    retention = snapshot.cells.get(measure="retention", wave="2024", choice="pytorch")
+    assert (retention.count, retention.base_n) in ((still, ever), (None, ever), (None, None))
+    assert retention.count is None or retention.flag == disclosure.CONTRADICTIONS_EXCLUDED
+    # The matrix shares themselves keep every answer.
+    share = snapshot.cells.get(
+        measure="share", wave="2024", question="framework_status", choice="pytorch",
+        option="stopped", dimension="",
+    )  # fmt: skip
+    assert (
+        share.base_n is None
+        or share.base_n
+        == status.count()
+        + Answer.objects.filter(
+            response_id__in=left_out, question__key="framework_status", choice__key="pytorch"
+        ).count()
+    )
+    moves = [m for m in _moves("2024") if m[1] != m[2] and m[0] not in left_out]
+    pairs = snapshot.cells.filter(measure="migration", wave="2024")
+    assert {c.base_n for c in pairs} == {len(moves)}
+    assert snapshot.audit_passed
 
 
 def test_summary_describes_waves_with_small_groups_hidden(demo_series):

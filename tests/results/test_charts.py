@@ -1,8 +1,11 @@
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from results.charts import chart_spec, chart_table
+from results.charts import chart_table
+from results.drawing import chart_spec, spread_labels
 from results.models import ChartImage
 from results.selectors import published_snapshot, report_build, wording_runs
 from tests.results.factories import LEAK, census_snapshot
@@ -21,7 +24,7 @@ def test_svg_download_is_an_svg_document_cached_for_good_when_versioned(client):
     assert "immutable" in response["Cache-Control"]
     assert response["Content-Security-Policy"].startswith("default-src 'none'")
     text = response.content.decode()
-    assert "Question wording changed" in text
+    assert "Wording changed" in text
     assert "PyTorch" in text
 
 
@@ -86,7 +89,9 @@ def test_the_headline_never_joins_waves_across_a_wording_break():
     assert runs == {"2018": 0, "2022": 1, "2026": 1}
     headline = report.headline
     assert {(r["wave"], r["run"]) for r in headline.rows} == {("2018", 0), ("2022", 1), ("2026", 1)}
-    assert headline.breaks == [{"wave": "2022", "previous_wave": "2018"}]
+    assert headline.breaks == [
+        {"wave": "2022", "previous_wave": "2018", "label": "Wording changed"}
+    ]
     line = next(layer for layer in chart_spec(headline)["layer"] if layer["mark"]["type"] == "line")
     assert line["encoding"]["detail"]["field"] == "run"
 
@@ -94,7 +99,7 @@ def test_the_headline_never_joins_waves_across_a_wording_break():
 @pytest.mark.django_db
 def test_suppressed_cells_are_not_drawn_and_their_table_row_says_why():
     report = report_build(census_snapshot())
-    chart = report.chart("breakdown-company_size")
+    chart = report.chart("breakdown-2026-company_size")
     assert all(row["segment"] != "10000-plus" for row in chart.drawn)
     head, rows = chart_table(chart)
     texts = [[cell.text for cell in row] for row in rows]
@@ -122,3 +127,23 @@ def test_report_build_reads_the_snapshot_in_one_query(django_assert_num_queries)
     with django_assert_num_queries(1):
         report = report_build(snapshot)
     assert [c.name for c in report.charts][:2] == ["headline", "changes"]
+
+
+@given(
+    st.lists(st.floats(min_value=0, max_value=300), min_size=1, max_size=12),
+    st.floats(min_value=5, max_value=20),
+)
+def test_line_end_labels_are_pushed_apart_and_stay_in_order(wanted, gap):
+    wanted = sorted(wanted)
+    placed = spread_labels(wanted, gap, 0, 300)
+    assert len(placed) == len(wanted)
+    assert all(b - a >= gap - 1e-9 for a, b in zip(placed, placed[1:], strict=False))
+    if gap * (len(wanted) - 1) <= 300:  # room for them all: none leaves the plot
+        assert placed[0] >= -1e-9 and placed[-1] <= 300 + 1e-9
+
+
+def test_phone_charts_fit_a_390px_screen_and_wide_ones_keep_their_size():
+    from results.drawing import PHONE, WIDE
+
+    assert PHONE.total <= 348  # 390 px less the page's and the chart frame's margins
+    assert WIDE.width > PHONE.width

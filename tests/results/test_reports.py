@@ -49,7 +49,7 @@ def test_every_chart_has_a_table_and_three_downloads(client):
     census_snapshot()
     page = client.get(URL).content.decode()
     charts = ["headline", "changes", "new-projects", "retention", "migration"]
-    for name in [*charts, "breakdown-company_size", "breakdown-role"]:
+    for name in [*charts, "breakdown-2026-company_size", "breakdown-2026-role"]:
         assert f'id="chart-{name}"' in page
         for ext in ("svg", "png", "csv"):
             assert f"/reports/ml-frameworks/charts/{name}.{ext}?v=" in page
@@ -158,7 +158,7 @@ def test_the_dead_panel_sums_up_tensorflow_in_words(client):
     assert "Change from 2022 to 2026: -9.0 percentage points" in page
     assert "a detectable fall" in page
     assert "Chosen for new projects by 12.0%" in page
-    assert "Still used by 36.8% of those who ever used it" in page
+    assert "Still used by 36.8% of those who ever used it in 2026" in page
 
 
 @pytest.mark.django_db

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from survey.census import CENSUS_SPEC
-from survey.demo import demo_load
-from survey.models import Survey
+from survey.census import CENSUS_SPEC, REPORT_SPEC
+from survey.demo import DEMO_SERIES, demo_load
+from survey.models import Series, Survey
 from survey.poll_demo import poll_demo_load
 from survey.services import SurveyError, survey_create
 
@@ -33,3 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo series {series.slug!r} loaded (synthetic responses).")
             poll = poll_demo_load()
             self.stdout.write(f"Demo poll at /p/{poll.slug}/ (synthetic votes).")
+        # Series made before they carried a report spec get the Census' one.
+        Series.objects.filter(
+            slug__in=[CENSUS_SPEC["series"]["slug"], DEMO_SERIES], report_spec={}
+        ).update(report_spec=REPORT_SPEC)
