@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0004_polls'),
+        ('survey', '0005_channel_approval'),
     ]
 
     operations = [
