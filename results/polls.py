@@ -12,6 +12,7 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -123,7 +124,7 @@ def poll_embed_results(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def poll_results_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def poll_results_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The published cells of the poll's series, as /reports/<series>/cells.csv has them."""
     loaded = _load(slug)
     if loaded is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ def poll_demo_load(*, seed: int = 2026) -> Survey:
     labels = dict(census.FRAMEWORKS)
     choices = [(key, labels[key]) for key in PICKS]
     now = timezone.now()
-    common = {
+    common: dict[str, Any] = {
         "text": "Which framework would you pick for a new project today?",
         "title": "Which framework would you pick for a new project today? (synthetic demo)",
         "key": "primary_framework",

@@ -279,11 +279,11 @@ def poll_embed(request: HttpRequest, slug: str) -> HttpResponse:
         if isinstance(outcome, HttpResponse):
             return outcome
         token, proof = outcome
-        response: HttpResponse = HttpResponseRedirect(
+        redirect = HttpResponseRedirect(
             reverse("results:poll-embed-results", args=[poll.slug]) + f"?voted={proof}"
         )
-        _set_cookie(response, token, embed=True)
-        return response
+        _set_cookie(redirect, token, embed=True)
+        return redirect
     site = embed_site(request)
     if not site_allowed(poll, site):
         # The browser would show an empty frame: say why instead, with a link out.

@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import slugify
@@ -158,7 +158,7 @@ class PollAdmin(admin.ModelAdmin):
         count = queryset.update(status=Survey.Status.CLOSED, closes_at=timezone.now())
         self.message_user(request, f"Closed {count} poll(s).", messages.SUCCESS)
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         own = [
             path(
                 "<int:pk>/schedule/",

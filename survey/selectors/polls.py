@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core import signing
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from ..models import Answer, Choice, Question, Response, Survey
 
@@ -13,7 +13,7 @@ VOTED_SALT = "tally.poll.voted"
 VOTED_MAX_AGE = 60 * 60 * 24 * 400
 
 
-def _with_question(queryset):  # type: ignore[no-untyped-def]
+def _with_question(queryset: QuerySet[Survey]) -> QuerySet[Survey]:
     questions = Question.objects.select_related("page").prefetch_related(
         Prefetch(
             "choices",

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def ballot_of(html: str) -> str:
-    return re.search(r'name="ballot" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="ballot" value="([^"]+)"', html)
+    assert found is not None, "the page has no voting form"
+    return found.group(1)
 
 
 def vote(client, poll, choice, ballot=None, path="", **extra):
