@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError
-from django.utils.datastructures import MultiValueDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -14,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from . import channels, identity, limits
-from .forms import PageForm, field_name, other_field_name
-from .models import Question, Survey
+from .flow import answers_check
+from .models import Survey
 from .selectors import survey_with_structure, surveys_open
 from .serializers import (
     SubmissionResultSerializer,
@@ -72,38 +71,6 @@ def survey_detail(request: Request, slug: str) -> ApiResponse:
     if survey is None or survey.status == Survey.Status.DRAFT:
         return _error("No published survey has this slug.", status.HTTP_404_NOT_FOUND)
     return ApiResponse(SurveyDefinitionSerializer(survey).data)
-
-
-def _scalar(value: Any) -> bool:
-    # JSON booleans are numbers to Python; an answer is never true or false.
-    return isinstance(value, str | int | float) and not isinstance(value, bool)
-
-
-def _form_data(question: Question, value: Any, other: Any) -> list[tuple[str, Any]] | str:
-    """The browser form's fields for one JSON answer, or an error message."""
-    if question.kind == Question.Kind.MATRIX:
-        if not isinstance(value, dict):
-            return "A matrix answer is an object of row key to column key."
-        rows = {c.key for c in question.choices.all() if c.role == "row"}
-        unknown = sorted(set(value) - rows)
-        if unknown:
-            return f"Unknown rows: {', '.join(unknown)[:200]}."
-        if not all(_scalar(col) for col in value.values()):
-            return "Each matrix row takes one column key."
-        return [(field_name(question, row), str(col)) for row, col in value.items()]
-    if question.kind == Question.Kind.MULTI:
-        if not isinstance(value, list) or not all(_scalar(v) for v in value):
-            return "A multiple-choice answer is a list of choice keys."
-        pairs: list[tuple[str, Any]] = [(field_name(question), str(v)) for v in value]
-    elif not _scalar(value):
-        return "This answer is a single choice key, number or text."
-    else:
-        pairs = [(field_name(question), str(value))]
-    if other is not None:
-        if not isinstance(other, str):
-            return '"Other, please specify" takes a text.'
-        pairs.append((other_field_name(question), other))
-    return pairs
 
 
 def _flat_errors(errors: Any, key: str = "") -> dict[str, list[str]]:
@@ -183,34 +150,10 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error(
             "Unknown question keys.", errors={key: ["No such question."] for key in unknown}
         )
-
-    data = MultiValueDict()
-    errors: dict[str, list[str]] = {}
-    for key, value in answers.items():
-        if key.endswith("__other"):
-            continue
-        question = structure.by_key[key]
-        pairs = _form_data(question, value, answers.get(f"{key}__other"))
-        if isinstance(pairs, str):
-            errors[key] = [pairs]
-            continue
-        for name, item in pairs:
-            data.appendlist(name, item)
-    if errors:
-        return _error("Some answers have the wrong shape.", errors=errors)
-
-    values: dict[str, Any] = {}
-    pages = list(survey.pages.all())
-    for page in pages:
-        questions = [q for q in structure.questions if q.page_id == page.pk]
-        form = PageForm(data, questions=questions, all_questions=structure.questions, prior=values)
-        if not form.is_valid():
-            for name, messages in form.errors.items():
-                key = name.removeprefix("q_")
-                errors.setdefault(key, []).extend(str(m) for m in messages)
-        values.update(form.values())
-    if errors:
-        return _error("Some answers did not validate; nothing was saved.", errors=errors)
+    checked = answers_check(structure=structure, answers=answers)
+    if checked.errors:
+        return _error("Some answers did not validate; nothing was saved.", errors=checked.errors)
+    values = checked.values
 
     requested_channel = payload.validated_data.get("channel") or ""
     try:

@@ -218,6 +218,7 @@ CENSUS_PAGES: list[dict[str, Any]] = [
                 required=True,
                 has_other=True,
                 choices=[*FRAMEWORKS, ("none", "None")],
+                exclusive=["none"],
             ),
             _q(
                 "framework_status",
@@ -262,6 +263,7 @@ CENSUS_PAGES: list[dict[str, Any]] = [
                 required=True,
                 choices=FRAMEWORKS,
                 show_if=("migrated", ["yes"]),
+                differs_from="migration_from",
             ),
         ],
     },

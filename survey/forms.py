@@ -1,4 +1,4 @@
-"""One page of a survey as a form: the only place a question kind becomes a form field."""
+"""One page of a survey as a form; the fields of each kind come from survey.kinds."""
 
 from __future__ import annotations
 
@@ -6,25 +6,27 @@ from typing import Any
 
 from django import forms
 
+from .kinds import (
+    OTHER_MAX,
+    OTHER_PART,
+    Values,
+    behaviour,
+    field_name,
+    is_visible,
+    other_chosen,
+    other_field_name,
+    problems,
+)
 from .models import Question
-from .selectors import Values, question_is_visible
 
 HONEYPOT_FIELD = "website"
-# Django's default echoes the submitted value; a respondent needs to know it isn't offered.
-CHOICE_ERRORS = {"invalid_choice": "That answer is not one of the choices offered here."}
 
-
-def field_name(question: Question, row_key: str | None = None) -> str:
-    return f"q_{question.key}__{row_key}" if row_key else f"q_{question.key}"
-
-
-def other_field_name(question: Question) -> str:
-    return f"q_{question.key}__other"
+__all__ = ["HONEYPOT_FIELD", "PageForm", "field_name", "other_field_name"]
 
 
 class PageForm(forms.Form):
     """Fields for the questions of one page; required-ness depends on show-if, so it is
-    checked in clean() rather than by the fields."""
+    checked in clean() (by survey.kinds.problems) rather than by the fields."""
 
     def __init__(
         self,
@@ -43,145 +45,73 @@ class PageForm(forms.Form):
             required=False, label="Leave this field empty", max_length=200
         )
         for question in questions:
-            self._add_fields(question)
-
-    def _add_fields(self, question: Question) -> None:
-        options = [c for c in question.choices.all() if c.role == "option"]
-        pairs = [(c.key, c.label) for c in options]
-        kind = question.kind
-        label = question.text
-        if kind in (Question.Kind.SINGLE, Question.Kind.SCALE):
-            self.fields[field_name(question)] = forms.ChoiceField(
-                choices=pairs,
-                required=False,
-                label=label,
-                widget=forms.RadioSelect,
-                error_messages=CHOICE_ERRORS,
-            )
-        elif kind == Question.Kind.MULTI:
-            self.fields[field_name(question)] = forms.MultipleChoiceField(
-                choices=pairs,
-                required=False,
-                label=label,
-                widget=forms.CheckboxSelectMultiple,
-                error_messages={**CHOICE_ERRORS, "invalid_list": "Choose from the list."},
-            )
-        elif kind == Question.Kind.MATRIX:
-            columns = [(c.key, c.label) for c in question.choices.all() if c.role == "column"]
-            for row in (c for c in question.choices.all() if c.role == "row"):
-                self.fields[field_name(question, row.key)] = forms.ChoiceField(
-                    choices=columns,
-                    required=False,
-                    label=row.label,
-                    widget=forms.RadioSelect,
-                    error_messages=CHOICE_ERRORS,
+            self.fields.update(behaviour(question.kind).form_fields(question))
+            if question.has_other:
+                self.fields[other_field_name(question)] = forms.CharField(
+                    required=False, label="Other, please specify", max_length=OTHER_MAX
                 )
-        elif kind == Question.Kind.NUMBER:
-            self.fields[field_name(question)] = forms.DecimalField(
-                required=False,
-                label=label,
-                min_value=question.min_value,
-                max_value=question.max_value,
-                max_digits=14,
-                decimal_places=4,
-            )
-        else:
-            self.fields[field_name(question)] = forms.CharField(
-                required=False,
-                label=label,
-                max_length=question.max_length,
-                widget=forms.Textarea(attrs={"rows": 4}),
-            )
-        if question.has_other:
-            self.fields[other_field_name(question)] = forms.CharField(
-                required=False, label="Other, please specify", max_length=200
-            )
 
-    def _value(self, question: Question, cleaned: dict[str, Any]) -> Any:
-        if question.kind == Question.Kind.MATRIX:
-            rows = {}
-            for choice in question.choices.all():
-                if choice.role == "row":
-                    column = cleaned.get(field_name(question, choice.key))
-                    if column:
-                        rows[choice.key] = column
-            return rows or None
-        value = cleaned.get(field_name(question))
-        if value in ("", [], None):
-            return None
-        if isinstance(value, str):
-            value = value.strip() or None
-        return value
+    @classmethod
+    def initial_for(cls, questions: list[Question], values: Values) -> dict[str, Any]:
+        """The fields' initial data for stored values."""
+        initial: dict[str, Any] = {}
+        for question in questions:
+            if question.key not in values:
+                continue
+            initial.update(behaviour(question.kind).form_initial(question, values[question.key]))
+            if f"{question.key}__other" in values:
+                initial[other_field_name(question)] = values[f"{question.key}__other"]
+        return initial
+
+    def merged(self) -> Values:
+        """The respondent's answers with this page's (whatever validated) in place of the
+        stored ones; hidden questions are still in."""
+        cleaned = getattr(self, "cleaned_data", {})
+        merged: Values = dict(self.prior)
+        for question in self.questions:
+            merged.pop(f"{question.key}__other", None)
+            value = behaviour(question.kind).from_form(question, cleaned)
+            if value is None:
+                merged.pop(question.key, None)
+                continue
+            merged[question.key] = value
+            other = (cleaned.get(other_field_name(question)) or "").strip()
+            if other and other_chosen(question, value):
+                merged[f"{question.key}__other"] = other
+        return merged
 
     def values(self) -> Values:
         """Answers of the visible questions on this page, from whatever validated."""
-        cleaned = getattr(self, "cleaned_data", {})
-        merged: Values = dict(self.prior)
+        merged = self.merged()
         result: Values = {}
         for question in self.questions:
-            value = self._value(question, cleaned)
-            if value is not None:
-                merged[question.key] = value
-            else:
-                merged.pop(question.key, None)
-        for question in self.questions:
-            if not question_is_visible(question, merged, self.by_id):
-                continue
-            value = merged.get(question.key)
-            if value is None:
-                continue
-            result[question.key] = value
-            other = (cleaned.get(other_field_name(question)) or "").strip()
-            if other and self._other_selected(question, value):
-                result[f"{question.key}__other"] = other
+            if question.key in merged and is_visible(question, merged, self.by_id):
+                result[question.key] = merged[question.key]
+                if f"{question.key}__other" in merged:
+                    result[f"{question.key}__other"] = merged[f"{question.key}__other"]
         return result
-
-    @staticmethod
-    def _other_selected(question: Question, value: Any) -> bool:
-        other_keys = {c.key for c in question.choices.all() if c.is_other}
-        chosen = set(value) if isinstance(value, list) else {value}
-        return bool(other_keys & chosen)
 
     def clean(self) -> dict[str, Any]:
         # Errors so far come from the fields themselves: values that are not what the
         # question offers (a tampered or broken post), as opposed to answers still missing.
         self.malformed = bool(self._errors)
         cleaned = super().clean()
-        values = self.values()
-        merged = {**self.prior, **values}
+        merged = self.merged()
         for question in self.questions:
-            if not question_is_visible(question, merged, self.by_id):
+            if not is_visible(question, merged, self.by_id):
                 continue
-            value = values.get(question.key)
-            name = field_name(question)
-            if question.kind == Question.Kind.MATRIX:
-                rows = [c for c in question.choices.all() if c.role == "row"]
-                if question.required:
-                    for row in rows:
-                        if not (value or {}).get(row.key):
-                            self.add_error(
-                                field_name(question, row.key),
-                                f"Choose an answer for {row.label}.",
-                            )
-                continue
-            if name in self.errors:
-                continue  # one message per field: what was wrong with the value given
-            if question.required and value is None:
-                self.add_error(name, "This question needs an answer.")
-                continue
-            if (
-                question.kind == Question.Kind.MULTI
-                and question.max_selections
-                and value
-                and len(value) > question.max_selections
-            ):
-                self.add_error(name, f"Choose at most {question.max_selections}.")
-            if value is not None and question.has_other and self._other_selected(question, value):
-                if not (cleaned.get(other_field_name(question)) or "").strip():
-                    self.add_error(
-                        other_field_name(question), 'Please say what "Other" is, or untick it.'
-                    )
+            if any(name in self.errors for name in self._names(question)):
+                continue  # one message per question: what was wrong with the value given
+            for problem in problems(question, merged, self.by_id):
+                if problem.part == OTHER_PART:
+                    self.add_error(other_field_name(question), problem.message)
+                else:
+                    self.add_error(field_name(question, problem.part), problem.message)
         return cleaned
+
+    def _names(self, question: Question) -> list[str]:
+        prefix = field_name(question)
+        return [n for n in self.fields if n == prefix or n.startswith(prefix + "__")]
 
     def clean_website(self) -> str:
         return self.cleaned_data.get(HONEYPOT_FIELD, "")
@@ -191,6 +121,4 @@ class PageForm(forms.Form):
         return bool(self.data.get(HONEYPOT_FIELD))
 
     def rows_for(self, question: Question) -> list[forms.BoundField]:
-        return [
-            self[field_name(question, c.key)] for c in question.choices.all() if c.role == "row"
-        ]
+        return [self[field_name(question, row.key)] for row in question.rows]

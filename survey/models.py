@@ -215,8 +215,6 @@ class Question(models.Model):
         NUMBER = "number", "Number"
         TEXT = "text", "Free text"
 
-    CLOSED_KINDS = (Kind.SINGLE, Kind.MULTI, Kind.MATRIX, Kind.SCALE)
-
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveSmallIntegerField(default=0)
@@ -253,6 +251,15 @@ class Question(models.Model):
         help_text="Who was asked, when not everyone who reached the question "
         "(e.g. 'not shown to students'). A change between waves is a universe break.",
     )
+    differs_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="An earlier single-choice question this answer must differ from "
+        "(moved from X to Y: Y is not X).",
+    )
     grouped_into = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
@@ -274,7 +281,32 @@ class Question(models.Model):
 
     @property
     def is_closed(self) -> bool:
-        return self.kind in self.CLOSED_KINDS
+        """Answered by picking choices: published as a table of shares."""
+        from .kinds import behaviour  # kinds builds on these models
+
+        return behaviour(self.kind).is_table
+
+    @property
+    def can_segment(self) -> bool:
+        """Reports may break other questions down by this one."""
+        from .kinds import behaviour
+
+        return behaviour(self.kind).is_segment
+
+    @property
+    def options(self) -> list[Choice]:
+        """The choices offered (single, multi, scale), in order; uses prefetched choices."""
+        return [c for c in self.choices.all() if c.role == Choice.Role.OPTION]
+
+    @property
+    def rows(self) -> list[Choice]:
+        """A matrix's rows, in order."""
+        return [c for c in self.choices.all() if c.role == Choice.Role.ROW]
+
+    @property
+    def columns(self) -> list[Choice]:
+        """A matrix's columns, in order."""
+        return [c for c in self.choices.all() if c.role == Choice.Role.COLUMN]
 
 
 class Choice(models.Model):
@@ -291,6 +323,9 @@ class Choice(models.Model):
     label = models.CharField(max_length=300)
     position = models.PositiveSmallIntegerField(default=0)
     is_other = models.BooleanField(default=False)
+    is_exclusive = models.BooleanField(
+        default=False, help_text='Cannot be chosen together with another option ("None").'
+    )
     needs_review = models.BooleanField(
         default=False, help_text="Created by an import from a label the taxonomy did not know."
     )

@@ -35,7 +35,7 @@ class BallotError(SurveyError):
 
 def ballot_check(*, question: Question, keys: list[str], other: str) -> list[str]:
     """The ballot's choice keys, checked against the poll's options; raises BallotError."""
-    options = {c.key: c for c in question.choices.all() if c.role == Choice.Role.OPTION}
+    options = {c.key: c for c in question.options}
     keys = list(dict.fromkeys(k for k in keys if k))
     if not keys:
         raise BallotError("Pick an answer to vote.")

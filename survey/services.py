@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -12,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import identity, limits
+from .kinds import Values, behaviour, is_visible
 from .models import Answer, Choice, Invitation, Page, Question, Response, Series, Survey
-from .selectors import Values, question_is_visible, response_values
+from .selectors import response_values
 
 
 class SurveyError(Exception):
@@ -68,14 +68,12 @@ class Structure:
 def first_missing_required(structure: Structure, values: Values) -> Question | None:
     """The first visible required question without an answer, if any."""
     for question in structure.questions:
-        if not question.required or not question_is_visible(question, values, structure.by_id):
+        if not question.required or not is_visible(question, values, structure.by_id):
             continue
-        value = values.get(question.key)
         if question.kind == Question.Kind.MATRIX:
-            rows = {c.key for c in question.choices.all() if c.role == Choice.Role.ROW}
-            if not value or not rows <= set(value):
+            if any(not (values.get(question.key) or {}).get(row.key) for row in question.rows):
                 return question
-        elif value in (None, "", []):
+        elif behaviour(question.kind).is_missing(question, values.get(question.key)):
             return question
     return None
 
@@ -84,39 +82,11 @@ def answers_build(
     *, response: Response, question: Question, value: Any, other: str, structure: Structure
 ) -> list[Answer]:
     """Answer rows for one question's value; unknown keys are dropped, never stored."""
-    kind = question.kind
-    rows: list[Answer] = []
-
-    def option(key: str) -> Choice | None:
-        return structure.choices.get((question.pk, Choice.Role.OPTION, key))
-
-    if kind in (Question.Kind.SINGLE, Question.Kind.SCALE):
-        choice = option(str(value))
-        if choice:
-            text = other[:200] if choice.is_other else ""
-            rows.append(
-                Answer(response=response, question=question, choice=choice, value_text=text)
-            )
-    elif kind == Question.Kind.MULTI:
-        for key in dict.fromkeys(value):  # keeps order, drops repeats
-            choice = option(str(key))
-            if choice:
-                text = other[:200] if choice.is_other else ""
-                rows.append(
-                    Answer(response=response, question=question, choice=choice, value_text=text)
-                )
-    elif kind == Question.Kind.MATRIX:
-        for row_key, column_key in dict(value).items():
-            row = structure.choices.get((question.pk, Choice.Role.ROW, str(row_key)))
-            column = structure.choices.get((question.pk, Choice.Role.COLUMN, str(column_key)))
-            if row and column:
-                rows.append(Answer(response=response, question=question, choice=row, column=column))
-    elif kind == Question.Kind.NUMBER:
-        rows.append(Answer(response=response, question=question, value_number=Decimal(value)))
-    else:
-        text = str(value)[: question.max_length]
-        if text:
-            rows.append(Answer(response=response, question=question, value_text=text))
+    rows = behaviour(question.kind).answer_rows(
+        question, value, other, lambda role, key: structure.choices.get((question.pk, role, key))
+    )
+    for row in rows:
+        row.response = response
     return rows
 
 
@@ -140,7 +110,7 @@ def _replace_answers(
 
 def _drop_hidden(*, response: Response, values: Values, structure: Structure) -> None:
     """A question that show-if now hides is never stored."""
-    hidden = [q for q in structure.questions if not question_is_visible(q, values, structure.by_id)]
+    hidden = [q for q in structure.questions if not is_visible(q, values, structure.by_id)]
     if hidden:
         Answer.objects.filter(response=response, question__in=hidden).delete()
 
@@ -193,15 +163,23 @@ def response_save_page(
     values: Values,
     next_page: int,
     structure: Structure | None = None,
+    after: Values | None = None,
 ) -> Response:
-    """Replace the answers to one page's questions and move the bookmark to next_page."""
+    """Replace the answers to one page's questions, drop the answers show-if now hides and
+    move the bookmark to next_page.
+
+    `after` is every answer of the response once this page is saved, when the caller
+    already has them (the respondent flow); otherwise they are read back.
+    """
     structure = structure or Structure.of(response.survey)
     _accepting(response.survey)
     questions = [q for q in structure.questions if q.page.position == page_position]
     with transaction.atomic():
         locked = Response.objects.select_for_update().get(pk=response.pk)
         _replace_answers(response=locked, questions=questions, values=values, structure=structure)
-        _drop_hidden(response=locked, values=response_values(locked), structure=structure)
+        if after is None:
+            after = response_values(locked)
+        _drop_hidden(response=locked, values=after, structure=structure)
         if locked.status == Response.Status.DRAFT:
             locked.current_page = max(locked.current_page, next_page)
         locked.save(update_fields=["current_page", "updated_at"])
@@ -218,18 +196,24 @@ def submission_allowed(ip_hash: str) -> bool:
 
 
 def response_submit(
-    *, response: Response, structure: Structure | None = None, min_time: bool = True
+    *,
+    response: Response,
+    structure: Structure | None = None,
+    min_time: bool = True,
+    values: Values | None = None,
 ) -> Response:
     """Mark a draft complete once every visible required question has an answer.
 
     min_time=False skips the minimum-time check, for programs posting a whole response at
-    once (the API, which has its own throttle).
+    once. `values` are the response's stored answers when the caller just wrote them
+    (otherwise they are read).
     """
     structure = structure or Structure.of(response.survey)
     _accepting(response.survey)
     with transaction.atomic():
         locked = Response.objects.select_for_update().get(pk=response.pk)
-        values = response_values(locked)
+        if values is None:
+            values = response_values(locked)
         missing = first_missing_required(structure, values)
         if missing is not None:
             raise IncompleteResponseError(missing)
@@ -280,7 +264,7 @@ def response_import(
     answers: list[Answer] = []
     for question in structure.questions:
         value = values.get(question.key)
-        if value is None or not question_is_visible(question, values, structure.by_id):
+        if value is None or not is_visible(question, values, structure.by_id):
             continue
         other = str(values.get(f"{question.key}__other", "")).strip()
         answers += answers_build(
@@ -383,6 +367,7 @@ def survey_create(
                     universe=q.get("universe", ""),
                     show_if_question=by_key[show_if[0]] if show_if else None,
                     show_if_choice_keys=list(show_if[1]) if show_if else [],
+                    differs_from=by_key[q["differs_from"]] if q.get("differs_from") else None,
                 )
                 by_key[question.key] = question
                 _choices_create(question=question, q=q)
@@ -404,7 +389,15 @@ def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
             # A pair (key, label), or a dict with more fields (`is_other`, `needs_review`,
             # `group_key`), as importers pass them.
             fields = pair if isinstance(pair, dict) else {"key": pair[0], "label": pair[1]}
-            rows.append(Choice(question=question, role=role, position=position, **fields))
+            exclusive = fields["key"] in q.get("exclusive", ())
+            rows.append(
+                Choice(
+                    question=question,
+                    role=role,
+                    position=position,
+                    **{"is_exclusive": exclusive, **fields},
+                )
+            )
     if q.get("has_other") and not any(c.is_other for c in rows):  # importers give their own
         rows.append(
             Choice(
@@ -417,6 +410,9 @@ def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
             )
         )
     Choice.objects.bulk_create(rows)
+
+
+QUESTION_LINKS = ("show_if_question", "differs_from", "grouped_into")  # to the same wave
 
 
 def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: str) -> Survey:
@@ -451,7 +447,15 @@ def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: st
                 **{
                     f.name: getattr(original, f.name)
                     for f in Question._meta.concrete_fields
-                    if f.name not in {"id", "survey", "page", "show_if_question"}
+                    if f.name
+                    not in {
+                        "id",
+                        "survey",
+                        "page",
+                        "show_if_question",
+                        "differs_from",
+                        "grouped_into",
+                    }
                 },
             )
             questions[original.pk] = clone
@@ -463,14 +467,21 @@ def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: st
                     label=c.label,
                     position=c.position,
                     is_other=c.is_other,
+                    is_exclusive=c.is_exclusive,
+                    group_key=c.group_key,
                 )
                 for c in original.choices.all()
             )
         for original in originals:
-            if original.show_if_question_id:
-                clone = questions[original.pk]
-                clone.show_if_question = questions[original.show_if_question_id]
-                clone.save(update_fields=["show_if_question"])
+            clone = questions[original.pk]
+            changed = []
+            for link in QUESTION_LINKS:
+                linked_id = getattr(original, f"{link}_id")
+                if linked_id in questions:
+                    setattr(clone, link, questions[linked_id])
+                    changed.append(link)
+            if changed:
+                clone.save(update_fields=changed)
     return copy
 
 

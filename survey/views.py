@@ -8,25 +8,18 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from . import channels, identity, limits
+from .flow import Action, Closed, GoTo, Submitted, Visitor, page_answer, pages_visible
 from .forms import PageForm
+from .kinds import Values
 from .models import Invitation, Page, Question, Response, Survey
 from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
-from .services import (
-    IncompleteResponseError,
-    RateLimitedError,
-    Structure,
-    SurveyClosedError,
-    TooFastError,
-    response_save_page,
-    response_start,
-    response_submit,
-)
+from .services import Structure
 
 COOKIE = "tally_rid"
 COOKIE_SALT = "tally.respondent"
@@ -64,19 +57,6 @@ def _client_ip(request: HttpRequest) -> str:
     return limits.client_ip(request)
 
 
-def _visible_pages(survey: Survey, structure: Structure, values: dict) -> list[Page]:
-    """Pages with at least one question show-if lets through, in order."""
-    from .selectors import question_is_visible
-
-    pages = list(survey.pages.all())
-    shown = []
-    for page in pages:
-        questions = [q for q in structure.questions if q.page_id == page.pk]
-        if not questions or any(question_is_visible(q, values, structure.by_id) for q in questions):
-            shown.append(page)
-    return shown
-
-
 def _status_page(
     request: HttpRequest, survey: Survey | None, state: str, status: int
 ) -> HttpResponse:
@@ -99,6 +79,15 @@ def _remember_channel(request: HttpRequest, survey: Survey) -> None:
     channel = (request.GET.get("ch") or "").strip().lower()
     if channel and CHANNEL_RE.match(channel):
         request.session[f"ch:{survey.pk}"] = channel
+
+
+def _take_url(survey: Survey, page: int | None = None, *, editing: bool = False) -> str:
+    query: dict[str, str | int] = {}
+    if page is not None:
+        query["page"] = page
+    if editing:
+        query["edit"] = 1
+    return reverse("survey:take", args=[survey.slug], query=query)
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,33 +120,98 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
     if complete and not editing:
         if request.method == "POST":
             # A replay of a submitted form changes nothing.
-            return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))
+            return HttpResponseRedirect(_take_url(survey))
         return render(request, "survey/done.html", {"survey": survey, "response": response})
 
     structure = Structure.of(survey, questions=list(survey.questions.all()))
-    values = response_values(response) if response else {}
-    pages = _visible_pages(survey, structure, values)
+    values = response_values(response) if response else {}  # the one read of the answers
+    pages = pages_visible(list(survey.pages.all()), structure, values)
+    page_view = PageView(request, survey, structure, pages, token, editing, preview)
+    if request.method == "POST":
+        return _post(page_view, response, invitation, values)
+
     furthest = (
         response.current_page if response and response.status == Response.Status.DRAFT else None
     )
-
-    if request.method == "POST":
-        return _post(
-            request, survey, structure, response, token, invitation, pages, values, editing, preview
-        )
-
     page = _page_to_show(request, pages, furthest, editing)
-    form = PageForm(
-        questions=[q for q in structure.questions if q.page_id == page.pk],
-        all_questions=structure.questions,
-        prior=values,
-        initial=_initial(structure, page, values),
-    )
-    shown = _render_page(request, survey, pages, page, form, token, editing, preview)
+    shown = page_view.render(page, page_view.form(page, values))
     if token is None and not preview:
         # The token before the first post: a double-click on Next finds one draft, not two.
         _set_token(shown, identity.token_new())
     return shown
+
+
+class PageView:
+    """What rendering a page of this survey needs, gathered once per request."""
+
+    def __init__(
+        self,
+        request: HttpRequest,
+        survey: Survey,
+        structure: Structure,
+        pages: list[Page],
+        token: str | None,
+        editing: bool,
+        preview: bool,
+    ) -> None:
+        self.request = request
+        self.survey = survey
+        self.structure = structure
+        self.pages = pages
+        self.token = token
+        self.editing = editing
+        self.preview = preview
+
+    def questions(self, page: Page) -> list[Question]:
+        return [q for q in self.structure.questions if q.page_id == page.pk]
+
+    def form(self, page: Page, values: Values, data: QueryDict | None = None) -> PageForm:
+        questions = self.questions(page)
+        return PageForm(
+            data,
+            questions=questions,
+            all_questions=self.structure.questions,
+            prior=values,
+            initial=None if data is not None else PageForm.initial_for(questions, values),
+        )
+
+    def url(self, page: int | None = None) -> str:
+        return _take_url(self.survey, page, editing=self.editing)
+
+    def render(
+        self,
+        page: Page,
+        form: PageForm,
+        *,
+        pages: list[Page] | None = None,
+        notice: str = "",
+        status: int = 200,
+    ) -> HttpResponse:
+        request, survey = self.request, self.survey
+        pages = pages or self.pages
+        index = next((i for i, p in enumerate(pages) if p.pk == page.pk), 0)
+        resume_url = None
+        if self.token:
+            token = signing.dumps(self.token, salt=COOKIE_SALT)
+            resume_url = request.build_absolute_uri(
+                reverse("survey:resume", args=[survey.slug, token])
+            )
+        context = {
+            "survey": survey,
+            "page": page,
+            "form": form,
+            "questions": form.questions,
+            "page_number": index + 1,
+            "page_count": len(pages),
+            "is_first": index == 0,
+            "is_last": index == len(pages) - 1,
+            "started": signing.dumps(datetime.now(UTC).timestamp(), salt=STARTED_SALT),
+            "resume_url": resume_url,
+            "editing": self.editing,
+            "preview": self.preview,
+            "notice": notice or request.session.pop("notice", ""),
+        }
+        return render(request, "survey/page.html", context, status=status)
 
 
 def _page_to_show(
@@ -177,61 +231,6 @@ def _page_to_show(
     return allowed[0] if allowed else pages[0]
 
 
-def _initial(structure: Structure, page: Page, values: dict) -> dict:
-    from .forms import field_name, other_field_name
-
-    initial: dict = {}
-    for question in structure.questions:
-        if question.page_id != page.pk or question.key not in values:
-            continue
-        value = values[question.key]
-        if question.kind == Question.Kind.MATRIX:
-            for row_key, column_key in value.items():
-                initial[field_name(question, row_key)] = column_key
-        else:
-            initial[field_name(question)] = value
-        if f"{question.key}__other" in values:
-            initial[other_field_name(question)] = values[f"{question.key}__other"]
-    return initial
-
-
-def _render_page(
-    request: HttpRequest,
-    survey: Survey,
-    pages: list[Page],
-    page: Page,
-    form: PageForm,
-    token: str | None,
-    editing: bool,
-    preview: bool,
-    notice: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    index = next((i for i, p in enumerate(pages) if p.pk == page.pk), 0)
-    started = signing.dumps(datetime.now(UTC).timestamp(), salt=STARTED_SALT)
-    resume_url = None
-    if token:
-        resume_url = request.build_absolute_uri(
-            reverse("survey:resume", args=[survey.slug, signing.dumps(token, salt=COOKIE_SALT)])
-        )
-    context = {
-        "survey": survey,
-        "page": page,
-        "form": form,
-        "questions": form.questions,
-        "page_number": index + 1,
-        "page_count": len(pages),
-        "is_first": index == 0,
-        "is_last": index == len(pages) - 1,
-        "started": started,
-        "resume_url": resume_url,
-        "editing": editing,
-        "preview": preview,
-        "notice": notice or request.session.pop("notice", ""),
-    }
-    return render(request, "survey/page.html", context, status=status)
-
-
 def _started_at(request: HttpRequest) -> datetime | None:
     try:
         stamp = signing.loads(request.POST.get("started", ""), salt=STARTED_SALT, max_age=86400)
@@ -241,145 +240,84 @@ def _started_at(request: HttpRequest) -> datetime | None:
 
 
 def _post(
-    request: HttpRequest,
-    survey: Survey,
-    structure: Structure,
-    response: Response | None,
-    token: str | None,
-    invitation: Invitation | None,
-    pages: list[Page],
-    values: dict,
-    editing: bool,
-    preview: bool,
+    view: PageView, response: Response | None, invitation: Invitation | None, values: Values
 ) -> HttpResponse:
-    raw_page = request.POST.get("page", "")
-    page = next((p for p in pages if str(p.position) == raw_page), None)
+    """Validate the posted page, hand it to the respondent flow, map its outcome."""
+    request, survey, pages = view.request, view.survey, view.pages
+    page = next((p for p in pages if str(p.position) == request.POST.get("page", "")), None)
     furthest = response.current_page if response and response.status == Response.Status.DRAFT else 1
-    if page is None or (not editing and page.position > furthest):
+    if page is None or (not view.editing and page.position > furthest):
         # A tampered or stale page number: show the page they are really on.
-        return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))
-    questions = [q for q in structure.questions if q.page_id == page.pk]
-    form = PageForm(
-        request.POST, questions=questions, all_questions=structure.questions, prior=values
-    )
+        return HttpResponseRedirect(_take_url(survey))
+    form = view.form(page, values, request.POST)
     if form.is_spam:
         return HttpResponseRedirect(reverse("survey:thanks", args=[survey.slug]))
-    action = request.POST.get("action", "next")
+    action: Action = "back" if request.POST.get("action") == "back" else "next"
     valid = form.is_valid()
-    if preview:
-        if not valid and action != "back":
-            return _render_page(
-                request, survey, pages, page, form, token, editing, preview, status=400
-            )
-        return _go(survey, pages, page, action, editing=False, preview=True)
-    if action != "back" and not valid:
-        return _render_page(request, survey, pages, page, form, token, editing, preview, status=400)
+    if action == "next" and not valid:
+        return view.render(page, form, status=400)
+    index = next(i for i, p in enumerate(pages) if p.pk == page.pk)
+    if view.preview:
+        return _preview_step(survey, pages, index, action)
     if not valid and form.malformed:
         # Back saves an incomplete page (a required answer still missing) but never a
         # malformed one: a junk or tampered value would replace what was saved before.
-        index = next(i for i, p in enumerate(pages) if p.pk == page.pk)
-        url = (
-            reverse("survey:take", args=[survey.slug])
-            + f"?page={pages[max(index - 1, 0)].position}"
-        )
-        return HttpResponseRedirect(url + ("&edit=1" if editing else ""))
+        return HttpResponseRedirect(view.url(pages[max(index - 1, 0)].position))
 
-    new_token = None
-    if response is None:
-        if action == "back":
-            return HttpResponseRedirect(reverse("survey:take", args=[survey.slug]))
-        new_token = token or identity.token_new()
+    token = view.token or identity.token_new()
+    requested_channel = request.session.get(f"ch:{survey.pk}", "")
+    if response is None and action == "next":
         if not limits.drafts_allowed(request, identity.ip_hash(_client_ip(request))):
             return _status_page(request, survey, "too-many-drafts", 429)
-        try:
-            requested_channel = request.session.get(f"ch:{survey.pk}", "")
-            response = response_start(
-                survey=survey,
-                respondent_hash=_respondent_hash(survey, new_token),
-                channel=channels.channel_public(requested_channel, default="direct"),
-                ip_hash=identity.ip_hash(_client_ip(request)),
-                started_at=_started_at(request),
-                invitation=invitation,
-            )
-        except SurveyClosedError:
-            return _status_page(request, survey, "closed", 410)
-        channels.channel_hold(response, requested_channel)
-        token = new_token
-
-    index = next(i for i, p in enumerate(pages) if p.pk == page.pk)
-    target = pages[max(index - 1, 0)] if action == "back" else pages[min(index + 1, len(pages) - 1)]
-    try:
-        response = response_save_page(
-            response=response,
-            page_position=page.position,
-            values=form.values(),
-            next_page=target.position if action != "back" else page.position,
-            structure=structure,
-        )
-    except SurveyClosedError:
+    outcome = page_answer(
+        survey=survey,
+        structure=view.structure,
+        pages=list(survey.pages.all()),
+        page=page,
+        response=response,
+        prior=values,
+        page_values=form.values(),
+        action=action,
+        visitor=Visitor(
+            respondent_hash=_respondent_hash(survey, token),
+            channel=channels.channel_public(requested_channel, default="direct"),
+            ip_hash=identity.ip_hash(_client_ip(request)),
+            started_at=_started_at(request),
+            invitation=invitation,
+        ),
+    )
+    if outcome.response is not None:
+        channels.channel_hold(outcome.response, requested_channel)
+    step = outcome.step
+    reply: HttpResponse
+    if isinstance(step, Closed):
         return _status_page(request, survey, "closed", 410)
-
-    is_last = index == len(pages) - 1
-    # Show-if may have changed which pages follow: recompute before deciding.
-    new_values = response_values(response)
-    pages_now = _visible_pages(survey, structure, new_values)
-    now_index = next((i for i, p in enumerate(pages_now) if p.pk == page.pk), index)
-    is_last = now_index == len(pages_now) - 1
-    if action == "back" or not is_last:
-        if action == "back":
-            target = pages_now[max(now_index - 1, 0)]
-        else:
-            target = pages_now[min(now_index + 1, len(pages_now) - 1)]
-        url = reverse("survey:take", args=[survey.slug]) + f"?page={target.position}"
-        if editing:
-            url += "&edit=1"
-        redirect = HttpResponseRedirect(url)
+    if isinstance(step, Submitted):
+        reply = HttpResponseRedirect(reverse("survey:thanks", args=[survey.slug]))
+    elif isinstance(step, GoTo):
+        if step.notice:
+            request.session["notice"] = step.notice
+        reply = HttpResponseRedirect(view.url(step.page))
     else:
-        try:
-            response_submit(response=response, structure=structure)
-        except IncompleteResponseError as error:
-            missing_page = error.question.page
-            url = reverse("survey:take", args=[survey.slug]) + f"?page={missing_page.position}"
-            request.session["notice"] = str(error)
-            redirect = HttpResponseRedirect(url + ("&edit=1" if editing else ""))
-        except (TooFastError, RateLimitedError) as error:
-            form = PageForm(
-                questions=questions,
-                all_questions=structure.questions,
-                prior=new_values,
-                initial=_initial(structure, page, new_values),
-            )
-            status = 429 if isinstance(error, RateLimitedError) else 200
-            redirect = _render_page(
-                request,
-                survey,
-                pages_now,
-                page,
-                form,
-                token,
-                editing,
-                preview,
-                notice=str(error),
-                status=status,
-            )
-        except SurveyClosedError:
-            return _status_page(request, survey, "closed", 410)
-        else:
-            redirect = HttpResponseRedirect(reverse("survey:thanks", args=[survey.slug]))
-    if new_token:
-        _set_token(redirect, new_token)
-    return redirect
+        view.token = token
+        form = view.form(step.page, step.values)
+        reply = view.render(
+            step.page, form, pages=step.pages, notice=step.notice, status=step.status
+        )
+    if outcome.response is not None:
+        _set_token(reply, token)
+    return reply
 
 
-def _go(
-    survey: Survey, pages: list[Page], page: Page, action: str, *, editing: bool, preview: bool
-) -> HttpResponse:
-    index = next(i for i, p in enumerate(pages) if p.pk == page.pk)
-    if action != "back" and index == len(pages) - 1:
-        return HttpResponseRedirect(reverse("survey:thanks", args=[survey.slug]) + "?preview=1")
+def _preview_step(survey: Survey, pages: list[Page], index: int, action: Action) -> HttpResponse:
+    """Previews move between pages and save nothing."""
+    if action == "next" and index == len(pages) - 1:
+        return HttpResponseRedirect(
+            reverse("survey:thanks", args=[survey.slug], query={"preview": 1})
+        )
     target = pages[max(index - 1, 0)] if action == "back" else pages[index + 1]
     return HttpResponseRedirect(
-        reverse("survey:take", args=[survey.slug]) + f"?page={target.position}&preview=1"
+        reverse("survey:take", args=[survey.slug], query={"page": target.position, "preview": 1})
     )
 
 
@@ -409,4 +347,4 @@ def resume(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 @staff_member_required
 def preview(request: HttpRequest, slug: str) -> HttpResponse:
-    return HttpResponseRedirect(reverse("survey:take", args=[slug]) + "?preview=1")
+    return HttpResponseRedirect(reverse("survey:take", args=[slug], query={"preview": 1}))

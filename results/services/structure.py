@@ -12,15 +12,15 @@ def normalized_text(text: str) -> str:
 
 
 def option_choices(question: Question) -> list[Choice]:
-    return [c for c in question.choices.all() if c.role == Choice.Role.OPTION]
+    return question.options
 
 
 def row_choices(question: Question) -> list[Choice]:
-    return [c for c in question.choices.all() if c.role == Choice.Role.ROW]
+    return question.rows
 
 
 def column_choices(question: Question) -> list[Choice]:
-    return [c for c in question.choices.all() if c.role == Choice.Role.COLUMN]
+    return question.columns
 
 
 def published_questions(survey: Survey) -> list[Question]:

@@ -1,7 +1,8 @@
 from django import template
 from django.forms import BoundField
 
-from survey.forms import PageForm, field_name, other_field_name
+from survey.forms import PageForm
+from survey.kinds import behaviour, field_name, other_field_name
 from survey.models import Question
 
 register = template.Library()
@@ -22,6 +23,12 @@ def other_for(form: PageForm, question: Question) -> BoundField | None:
 @register.filter
 def rows_for(form: PageForm, question: Question) -> list[BoundField]:
     return form.rows_for(question)
+
+
+@register.filter
+def kind_template(question: Question) -> str:
+    """The partial that draws this kind's fields (templates/survey/kinds/)."""
+    return behaviour(question.kind).template
 
 
 @register.filter

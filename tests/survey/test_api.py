@@ -82,3 +82,20 @@ def test_closed_and_unknown_surveys(client, census):
     Survey.objects.filter(pk=census.pk).update(status=Survey.Status.CLOSED)
     assert submit(client, ANSWERS).status_code == 410
     assert client.get("/api/v1/surveys/nope/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_move_to_the_same_framework_and_none_with_a_framework(
+    client, census
+):
+    moved = {**ANSWERS, "migrated": "yes", "migration_from": "keras", "migration_to": "keras"}
+    answer = submit(client, moved)
+    assert answer.status_code == 400
+    assert "must differ" in answer.json()["errors"]["migration_to"][0]
+    both = {**ANSWERS, "frameworks_used": ["none", "pytorch"]}
+    answer = submit(client, both)
+    assert answer.status_code == 400
+    assert "cannot be chosen together" in answer.json()["errors"]["frameworks_used"][0]
+    assert Response.objects.count() == 0
+    fine = {**moved, "migration_to": "pytorch"}
+    assert submit(client, fine).status_code == 201

@@ -319,3 +319,29 @@ def test_an_invitation_admits_one_respondent_only(client, census, census_post):
     assert page.status_code == 403
     assert "already been used" in page.content.decode()
     assert "Page 2 of 5" in client.get(URL).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_move_from_a_framework_to_itself_is_refused_with_a_clear_message(
+    client, census, census_post
+):
+    fill(client, census_post, upto=3)
+    same = {**census_post[3], "q_migration_to": "tensorflow"}
+    reply = post_page(client, 4, same)
+    assert reply.status_code == 400
+    page = reply.content.decode().replace("&quot;", '"')
+    assert '"TensorFlow" is also your answer to "Which framework did you move away from?"' in page
+    assert "migration_to" not in response_values(Response.objects.get())
+
+
+@pytest.mark.django_db
+def test_none_together_with_a_framework_is_refused_with_a_clear_message(
+    client, census, census_post
+):
+    fill(client, census_post, upto=2)
+    reply = post_page(client, 3, {**census_post[2], "q_frameworks_used": ["pytorch", "none"]})
+    assert reply.status_code == 400
+    page = reply.content.decode().replace("&quot;", '"')
+    assert '"None" cannot be chosen together with other answers' in page
+    alone = post_page(client, 3, {"q_frameworks_used": ["none"]})
+    assert alone.status_code == 302

@@ -1,0 +1,101 @@
+"""Question kinds in one place: every kind has its behaviour, and a value survives the round
+trip form -> answer rows -> stored values -> JSON unchanged."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from survey.kinds import BEHAVIOURS, AnswerError, behaviour
+from survey.models import Answer, Question, Response
+from survey.selectors import response_values
+from survey.services import Structure, answers_build
+from tests.survey.test_take import URL, fill, post_page
+
+VALUES = {
+    "role": "data-scientist",
+    "frameworks_used": ["pytorch", "jax"],
+    "framework_status": {"pytorch": "new-projects"},
+    "satisfaction": "4",
+    "comment": "More JAX tutorials, please.",
+}
+
+
+def test_every_kind_has_a_behaviour_and_a_template():
+    from django.template.loader import get_template
+
+    assert set(BEHAVIOURS) == set(Question.Kind.values)
+    for kind in BEHAVIOURS.values():
+        get_template(kind.template)
+
+
+@pytest.mark.django_db
+def test_segment_and_table_kinds_are_the_kinds_own_facts(census):
+    by_key = {q.key: q for q in census.questions.all()}
+    assert by_key["role"].can_segment and by_key["role"].is_closed
+    assert not by_key["framework_status"].can_segment and by_key["framework_status"].is_closed
+    assert not by_key["comment"].can_segment and not by_key["comment"].is_closed
+
+
+@pytest.mark.django_db
+def test_options_rows_and_columns_are_the_questions_choices_by_role(census):
+    status = census.questions.get(key="framework_status")
+    assert status.options == []
+    assert [c.key for c in status.rows][:2] == ["pytorch", "tensorflow"]
+    assert "stopped" in [c.key for c in status.columns]
+
+
+@pytest.mark.django_db
+def test_a_value_round_trips_through_json_answer_rows_and_stored_values(census):
+    structure = Structure.of(census)
+    response = Response.objects.create(survey=census, respondent_hash="h")
+    rows = []
+    for key, raw in VALUES.items():
+        question = structure.by_key[key]
+        value = behaviour(question.kind).from_json(question, raw)
+        rows += answers_build(
+            response=response, question=question, value=value, other="", structure=structure
+        )
+    Answer.objects.bulk_create(rows)
+    assert response_values(response) == VALUES
+
+
+@pytest.mark.django_db
+def test_json_answers_of_the_wrong_shape_or_not_offered_are_refused(census):
+    by_key = {q.key: q for q in census.questions.all()}
+    cases = [
+        ("role", ["data-scientist"], "single choice key"),
+        ("role", "astronaut", "not one of the choices"),
+        ("frameworks_used", "pytorch", "list of choice keys"),
+        ("framework_status", {"pytorch": "sometimes"}, "not one of the choices"),
+        ("comment", "x" * 5000, "at most 2000 characters"),
+    ]
+    for key, raw, message in cases:
+        question = by_key[key]
+        with pytest.raises(AnswerError, match=message):
+            behaviour(question.kind).from_json(question, raw)
+    number = Question(kind=Question.Kind.NUMBER, key="n", min_value=0, max_value=10)
+    assert behaviour(number.kind).from_json(number, "7.5") == Decimal("7.5")
+    with pytest.raises(AnswerError, match="less than or equal to 10"):
+        behaviour(number.kind).from_json(number, 11)
+
+
+@pytest.mark.django_db
+def test_a_page_post_reads_the_stored_answers_once(client, census, census_post):
+    fill(client, census_post, upto=2)
+    with CaptureQueriesContext(connection) as queries:
+        reply = post_page(client, 3, census_post[2])
+    assert reply.status_code == 302
+    reads = [q["sql"] for q in queries if 'FROM "survey_answer"' in q["sql"]]
+    reads = [sql for sql in reads if sql.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, reads
+
+
+@pytest.mark.django_db
+def test_the_last_page_submits_and_redirects_with_reverse_built_urls(client, census, census_post):
+    last = fill(client, census_post)
+    assert last["Location"] == "/s/census-2026/thanks/"
+    back = post_page(client, 2, census_post[1], action="back", query="?edit=1")
+    assert back.status_code == 302
+    assert back["Location"].startswith(URL + "?page=1")
