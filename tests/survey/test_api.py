@@ -85,9 +85,7 @@ def test_closed_and_unknown_surveys(client, census):
 
 
 @pytest.mark.django_db
-def test_the_api_refuses_a_move_to_the_same_framework_and_none_with_a_framework(
-    client, census
-):
+def test_the_api_refuses_a_move_to_the_same_framework_and_none_with_a_framework(client, census):
     moved = {**ANSWERS, "migrated": "yes", "migration_from": "keras", "migration_to": "keras"}
     answer = submit(client, moved)
     assert answer.status_code == 400
