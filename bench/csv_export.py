@@ -140,7 +140,11 @@ def _stream(slug: str, snapshot_id: int) -> int:
     environ: dict[str, Any] = {"PATH_INFO": f"/reports/{slug}/cells.csv", "HTTP_HOST": "127.0.0.1"}
     setup_testing_defaults(environ)
     statuses: list[str] = []
-    body = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        statuses.append(status)
+
+    body = application(environ, start_response)
     received = 0
     try:
         for chunk in body:

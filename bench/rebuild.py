@@ -163,7 +163,7 @@ def load(size: int, rng: np.random.Generator) -> tuple[int, int, int]:
             "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)",
             [Response._meta.db_table, int(ids[-1])],
         )
-    frames = []
+    frames: list[tuple[Any, int, Any, Any]] = []  # ids, question, choices, columns
     for question in survey.questions.prefetch_related("choices"):
         options = [c.pk for c in question.choices.all() if c.role == Choice.Role.OPTION]
         rows = [c.pk for c in question.choices.all() if c.role == Choice.Role.ROW]

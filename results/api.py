@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -38,8 +40,8 @@ from .serializers import (
 class PublicReadOnly:
     """Public aggregates: no login, no session, so nothing to forge and nothing to throttle."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
+    permission_classes: Sequence[Any] = [AllowAny]
 
 
 MAX_OFFSET = 10**15
@@ -63,7 +65,8 @@ class Pagination(LimitOffsetPagination):
         return int(raw)
 
     def get_limit(self, request: Request) -> int:
-        return self._whole(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
+        default, most = self.default_limit or 1, self.max_limit or 1
+        return self._whole(request, self.limit_query_param, default, 1, most)
 
     def get_offset(self, request: Request) -> int:
         return self._whole(request, self.offset_query_param, 0, 0, MAX_OFFSET)
@@ -118,8 +121,8 @@ class SeriesDetail(PublicReadOnly, generics.GenericAPIView):
     def get(self, request: Request, slug: str) -> Response:
         snapshot = _snapshot_or_404(slug)
         series = snapshot.series
-        series.last_published_at = snapshot.published_at
-        series.snapshot = snapshot
+        series.last_published_at = snapshot.published_at  # type: ignore[attr-defined]
+        series.snapshot = snapshot  # type: ignore[attr-defined]
         return Response(self.get_serializer(series).data)
 
 

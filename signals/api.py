@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -26,8 +28,8 @@ from .serializers import (
 class PublicReadOnly:
     """Published aggregates from elsewhere: no login, no session."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    authentication_classes: Sequence[type[BaseAuthentication]] = []
+    permission_classes: Sequence[Any] = [AllowAny]
 
 
 KEY = OpenApiParameter(

@@ -131,9 +131,9 @@ def _points(rows: Iterable[tuple], entities: list[str], additive: bool, yearly: 
             totals[group][entity] = total + _combine(figures, additive)
     points = []
     for group, (start, end) in sorted(spans.items(), key=lambda item: (item[1][1], item[0])):
-        figures = {entity: totals[group].get(entity) for entity in entities}
-        shown = {e for e, v in figures.items() if v is not None}
-        points.append(Point(group, start, end, figures, partial[group] & shown))
+        shares = {entity: totals[group].get(entity) for entity in entities}
+        shown = {e for e, v in shares.items() if v is not None}
+        points.append(Point(group, start, end, shares, partial[group] & shown))
     return points
 
 

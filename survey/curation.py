@@ -162,8 +162,8 @@ def quality_flags_compute(*, survey_id: int) -> Counter[str]:
         by_set: dict[tuple[str, ...], list[int]] = defaultdict(list)
         for pk, names in flags.items():
             by_set[tuple(f for f in FLAGS if f in names)].append(pk)
-        for names, ids in by_set.items():
-            Response.objects.filter(pk__in=ids).update(quality_flags=list(names))
+        for flag_set, ids in by_set.items():
+            Response.objects.filter(pk__in=ids).update(quality_flags=list(flag_set))
     companies_normalize(survey_id=survey_id)
     return Counter(name for names in flags.values() for name in names)
 

@@ -94,8 +94,8 @@ class PageForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         # Errors so far come from the fields themselves: values that are not what the
         # question offers (a tampered or broken post), as opposed to answers still missing.
-        self.malformed = bool(self._errors)
-        cleaned = super().clean()
+        self.malformed = bool(self.errors)
+        cleaned = super().clean() or {}
         merged = self.merged()
         for question in self.questions:
             if not is_visible(question, merged, self.by_id):

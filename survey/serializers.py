@@ -10,7 +10,9 @@ from .models import Choice, Page, Question, Survey
 
 
 class SurveyListSerializer(serializers.ModelSerializer):
-    series = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    series: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Survey
@@ -61,7 +63,7 @@ class PageSerializer(serializers.ModelSerializer):
     def get_questions(self, page: Page) -> list[dict[str, Any]]:
         survey = page.survey
         questions = [q for q in survey.questions.all() if q.page_id == page.pk]
-        return QuestionSerializer(questions, many=True).data
+        return list(QuestionSerializer(questions, many=True).data)
 
 
 class SurveyDefinitionSerializer(SurveyListSerializer):
@@ -93,7 +95,8 @@ class SurveyErrorSerializer(serializers.Serializer):
     """Every error the survey API returns: a sentence, and per question key what is wrong."""
 
     detail = serializers.CharField()
-    errors = serializers.DictField(
+    # A field named "errors" shadows Serializer.errors in the stubs; it is only a schema.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Question key (or submission field) to its messages.",

@@ -235,9 +235,9 @@ class TaxonomyIndex:
             by_kind[entity.kind].setdefault(normalize(entity.key), entity)
         # Aliases win over names of other entities only where no name claims the text.
         for alias in Alias.objects.filter(approved=True).order_by("pk"):
-            entity = entities.get(alias.entity_id)
-            if entity is not None:
-                by_kind[entity.kind].setdefault(alias.normalized or normalize(alias.text), entity)
+            named = entities.get(alias.entity_id)
+            if named is not None:
+                by_kind[named.kind].setdefault(alias.normalized or normalize(alias.text), named)
         return cls(by_kind=dict(by_kind), keys=dict(keys))
 
     def lookup(self, kind: str, text: str) -> Entity | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .flags import K_DEFAULT, is_small
 from .tables import Context, Figure, Key, Relation, Table, build_tables, context_from_summary
@@ -75,7 +75,8 @@ class Violation:
     relation: Relation | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"cell": [str(part) for part in self.key], "value": self.value, "how": self.how}
+        parts = cast(tuple[Any, ...], self.key)  # figure keys are tuples
+        return {"cell": [str(part) for part in parts], "value": self.value, "how": self.how}
 
 
 def audit_table(table: Table, k: int, closure: Closure | None = None) -> list[Violation]:

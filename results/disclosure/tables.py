@@ -201,8 +201,8 @@ def _relate_segments(table: Table, figures: list[Figure], context: Context) -> N
                              [hidden.count_key])  # fmt: skip
                 if kind in TABLED_KINDS:
                     virtual_rows[base_key].append(hidden.count_key)
-        for base_key, counts in virtual_rows.items():
-            table.relate(base_key, counts)
+        for virtual_base, counts in virtual_rows.items():
+            table.relate(virtual_base, counts)
 
 
 def _relate_retention(table: Table, figures: list[Figure]) -> None:

@@ -219,6 +219,7 @@ def wave_figures(
             if dimension is not None and dimension.pk == question.pk:
                 continue
 
+            prefix: tuple[int, ...]
             if dimension is None or segment is None:
                 source, prefix, names = counts, (question.pk,), ("", "")
             else:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 
 class SignalFileError(Exception):
@@ -63,6 +63,10 @@ def csv_records(path: Path, required: list[str]) -> Iterator[tuple[int, dict[str
             raise SignalFileError(f"not a readable CSV ({error})") from None
 
 
+@overload
+def whole(text: str, line: int, column: str, *, blank_ok: Literal[False] = False) -> int: ...
+@overload
+def whole(text: str, line: int, column: str, *, blank_ok: bool) -> int | None: ...
 def whole(text: str, line: int, column: str, *, blank_ok: bool = False) -> int | None:
     """A non-negative whole number, or None for an empty cell where that is allowed."""
     text = text.strip()

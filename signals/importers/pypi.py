@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from .base import Parsed, Row, SignalFileError, csv_records, whole
 
@@ -13,7 +14,7 @@ PACKAGES = {"tensorflow-cpu": "tensorflow", "tensorflow-gpu": "tensorflow"}
 # Dependencies and nightly builds: counting them would count one install twice.
 NOT_FRAMEWORKS = {"jaxlib", "torchvision", "tf-nightly"}
 WINDOW_DAYS = 30
-SOURCE = {
+SOURCE: dict[str, Any] = {
     "key": "pypi-downloads",
     "name": "PyPI downloads (top PyPI packages snapshots)",
     "url": "https://github.com/hugovk/top-pypi-packages",
@@ -33,7 +34,7 @@ SOURCE = {
     "scope_kind": "",
     "additive": True,
 }
-BREAKS = [
+BREAKS: list[dict[str, Any]] = [
     {
         "start": date(2018, 1, 1),
         "end": date(2018, 12, 31),

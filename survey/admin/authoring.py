@@ -50,7 +50,7 @@ class QuestionInline(admin.TabularInline):
             return "-"
         return f"{getattr(obj, 'choice_count', 0)} choices"
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[override]
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "page":
             survey_id = request.resolver_match.kwargs.get("object_id")
             kwargs["queryset"] = Page.objects.filter(survey_id=survey_id)
@@ -165,7 +165,7 @@ class SurveyAdmin(admin.ModelAdmin):
         count = queryset.update(status=Survey.Status.CLOSED, closes_at=timezone.now())
         self.message_user(request, f"Closed {count} survey(s).", messages.SUCCESS)
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self):
         own = [
             path(
                 "<int:pk>/copy/",
@@ -240,7 +240,7 @@ class QuestionAdmin(admin.ModelAdmin):
     inlines = [ChoiceInline]
     raw_id_fields = ["show_if_question"]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # type: ignore[override]
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "page":
             kwargs["queryset"] = Page.objects.select_related("survey")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

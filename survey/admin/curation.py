@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -52,7 +53,7 @@ class CurationLogInline(admin.TabularInline):
     model = CurationLog
     extra = 0
     fields = ["at", "action", "reason", "user"]
-    readonly_fields = fields
+    readonly_fields = ["at", "action", "reason", "user"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -129,7 +130,7 @@ class ResponseAdmin(admin.ModelAdmin):
                     for r, c in value.items()
                 )
             elif isinstance(value, list):
-                shown = ", ".join(labels.get(("option", v), v) for v in value)
+                shown = ", ".join(labels.get(("option", v)) or v for v in value)
             else:
                 shown = labels.get(("option", str(value)), str(value))
             other = values.get(f"{question.key}__other")
@@ -182,7 +183,7 @@ class ResponseAdmin(admin.ModelAdmin):
                 "responses": queryset[:50],
                 "count": queryset.count(),
                 "action": request.POST.get("action"),
-                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "select_across": request.POST.get("select_across", "0"),
                 "opts": self.model._meta,
             },
@@ -217,6 +218,7 @@ class ResponseAdmin(admin.ModelAdmin):
                 texts = request.POST.getlist(f"texts-{index}")
                 new_name = request.POST.get(f"new-{index}", "").strip()
                 entity_id = request.POST.get(f"entity-{index}", "")
+                entity: Entity | None
                 if new_name:
                     entity = entity_create(kind=kind, name=new_name, user=request.user)
                 elif entity_id.isdigit():

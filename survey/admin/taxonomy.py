@@ -96,7 +96,7 @@ class TaxonomyChangeInline(admin.TabularInline):
     model = TaxonomyChange
     extra = 0
     fields = ["description", "user", "at"]
-    readonly_fields = fields
+    readonly_fields = ["description", "user", "at"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

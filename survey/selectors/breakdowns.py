@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 
@@ -198,7 +199,7 @@ def wave_aggregates(
                         )
     fallback = [d.question_id for d in dimensions if d.mode == "join"]
     if fallback:
-        arguments = {
+        arguments: dict[str, Any] = {
             "survey_id": survey_id,
             "dimension_ids": fallback,
             "weight_table": weight_table,

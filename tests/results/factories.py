@@ -8,7 +8,7 @@ breakdowns by two dimensions for the latest wave, and suppressed cells.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import factory
 from django.utils import timezone
@@ -350,11 +350,14 @@ def census_snapshot(
 ) -> Snapshot:
     """A ready snapshot of the Census series with its cells, published unless told not to."""
     if series is None:
-        series = SeriesFactory(is_synthetic=synthetic)
-    snapshot = SnapshotFactory(
-        series=series,
-        published_at=timezone.now() - published_ago if published else None,
-        summary=summary_for(series, hostile=hostile),
+        series = cast(Series, SeriesFactory(is_synthetic=synthetic))
+    snapshot = cast(
+        Snapshot,
+        SnapshotFactory(
+            series=series,
+            published_at=timezone.now() - published_ago if published else None,
+            summary=summary_for(series, hostile=hostile),
+        ),
     )
     Cell.objects.bulk_create(census_cells(snapshot, hostile=hostile))
     return snapshot

@@ -81,7 +81,7 @@ def single_difference_leaks(true: list[Figure], shown: list[Figure]) -> list[str
                 (real, public))  # fmt: skip
     for row in rows.values():
         base = row[0][1].base_n
-        hidden = [real.count for real, public in row if public.count is None]
+        hidden = [real.count or 0 for real, public in row if public.count is None]
         if base is not None and hidden and small(sum(hidden)):
             leaks.append(f"row sum {row[0][0]}")
     overall = {(r.question, r.choice, r.option): (r, p) for r, p in pairs if not r.dimension}
@@ -98,11 +98,11 @@ def single_difference_leaks(true: list[Figure], shown: list[Figure]) -> list[str
         whole_real, whole = overall[cell]
         if whole.count is None:
             continue
-        hidden = whole_real.count - sum(p.count for _, p in members if p.count is not None)
-        if small(hidden) and all(p.count is not None for _, p in members):
+        left = (whole_real.count or 0) - sum(p.count or 0 for _, p in members)
+        if small(left) and all(p.count is not None for _, p in members):
             bases_public = all(p.base_n is not None for _, p in members) and whole.base_n
-            if bases_public and whole.base_n == sum(p.base_n for _, p in members):
-                leaks.append(f"column {cell} gives {hidden}")
+            if bases_public and whole.base_n == sum(p.base_n or 0 for _, p in members):
+                leaks.append(f"column {cell} gives {left}")
     return leaks
 
 

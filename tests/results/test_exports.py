@@ -14,7 +14,7 @@ CODEBOOK = "/reports/ml-frameworks/codebook.csv"
 
 def read(response) -> list[dict[str, str]]:
     assert isinstance(response, StreamingHttpResponse)
-    text = b"".join(response.streaming_content).decode("utf-8")
+    text = b"".join(response.streaming_content).decode("utf-8")  # type: ignore[arg-type]
     return list(csv.DictReader(io.StringIO(text)))
 
 
