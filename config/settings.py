@@ -273,6 +273,9 @@ CELERY_TASK_TIME_LIMIT = env_int("TALLY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 TALLY_REFRESH_SECONDS = env_int("TALLY_REFRESH_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "refresh-reports": {"task": "results.refresh", "schedule": float(TALLY_REFRESH_SECONDS)},
+}
 # A poll's results move once k votes arrived, or at most this often when fewer did.
 TALLY_POLL_REFRESH_SECONDS = env_int("TALLY_POLL_REFRESH_SECONDS", 900, minimum=1)
 # A running rebuild job whose heartbeat (every fifth of this) is older is requeued.

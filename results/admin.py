@@ -12,6 +12,7 @@ from django.urls import path, reverse
 
 from .models import Cell, RebuildJob, RefreshStatus, Snapshot, WeightingTarget
 from .services import SnapshotNotPublishableError, rebuild_request, snapshot_publish
+from .tasks import rebuild_queue
 
 
 def warn_if_refresh_stale(request: HttpRequest) -> None:
@@ -192,6 +193,7 @@ class RebuildJobAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: RebuildJob, form: Any, change: bool) -> None:
         job = rebuild_request(series_id=obj.series_id, publish=obj.publish, user=request.user)
+        rebuild_queue([job])
         obj.pk = job.pk
         obj.status = job.status
         messages.info(request, f"Rebuild of {obj.series} queued (job {job.pk}).")

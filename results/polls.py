@@ -27,6 +27,7 @@ from .exports import CELL_COLUMNS, cell_rows, csv_response
 from .models import RebuildJob
 from .selectors import poll_results
 from .services import latest_ready, poll_due, rebuild_request
+from .tasks import rebuild_queue
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def _updating(poll: Survey) -> bool:
     if not poll_due(series=series, latest=latest_ready(series), taxonomy=taxonomy):
         return False
     try:
-        rebuild_request(series_id=series.pk)
+        rebuild_queue([rebuild_request(series_id=series.pk)])
     except Exception:  # noqa: BLE001 (a broker being down never breaks the page; beat retries)
         logger.warning("Could not queue a rebuild of %s", series.slug, exc_info=True)
     return True

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
+from .models import RebuildJob
 from .services import TRANSIENT_ERRORS, job_claim, job_run, rebuild_refresh, refresh_record
 
 logger = logging.getLogger(__name__)
@@ -21,6 +24,7 @@ def refresh() -> list[int]:
         refresh_record(name="beat", interval=settings.TALLY_REFRESH_SECONDS, error=error)
         raise
     refresh_record(name="beat", interval=settings.TALLY_REFRESH_SECONDS)
+    rebuild_queue(jobs)
     logger.info("Refresh queued %d rebuild job(s)", len(jobs))
     return [job.pk for job in jobs]
 
@@ -43,3 +47,11 @@ def rebuild(*, job_id: int) -> int | None:
     snapshot = job_run(job=job)
     logger.info("Rebuild job %s finished: %s", job_id, snapshot)
     return snapshot.pk if snapshot else None
+
+
+def rebuild_queue(jobs: Iterable[RebuildJob]) -> None:
+    """Send rebuild jobs to a worker once the transaction that made them commits (in-process
+    without a broker). A job sent twice is built once: claims are idempotent."""
+    for job in jobs:
+        job_id = job.pk
+        transaction.on_commit(lambda job_id=job_id: rebuild.delay(job_id=job_id))

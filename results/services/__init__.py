@@ -8,7 +8,6 @@ cells in one transaction. Nothing here loops over responses.
 from .build import BUILD_VERSION, Progress, snapshot_build
 from .jobs import (
     ABANDONED,
-    STALE_JOB_SECONDS,
     TRANSIENT_ERRORS,
     job_claim,
     job_run,
@@ -28,7 +27,6 @@ from .publish import SnapshotNotPublishableError, snapshot_publish
 __all__ = [
     "ABANDONED",
     "BUILD_VERSION",
-    "STALE_JOB_SECONDS",
     "TRANSIENT_ERRORS",
     "Progress",
     "SnapshotNotPublishableError",

@@ -24,7 +24,6 @@ from .publish import SnapshotNotPublishableError, snapshot_publish
 
 logger = logging.getLogger(__name__)
 
-STALE_JOB_SECONDS = 30  # default of TALLY_JOB_STALE_SECONDS: silent this long, it lost its worker
 LOST_MESSAGE_SECONDS = 300  # a job queued this long had its message lost: send it again
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 # A job its runner gave up on (the in-process refresh failed around it): the next tick may
@@ -33,7 +32,8 @@ ABANDONED = "Abandoned"
 
 
 def stale_job_seconds() -> int:
-    return getattr(settings, "TALLY_JOB_STALE_SECONDS", STALE_JOB_SECONDS)
+    """Silent this long, a running job lost its worker (settings.TALLY_JOB_STALE_SECONDS)."""
+    return settings.TALLY_JOB_STALE_SECONDS
 
 
 @contextmanager
@@ -196,7 +196,8 @@ def jobs_abandon(*, since: datetime, reason: str) -> int:
 
 
 def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]:
-    """Queue rebuilds of changed series, and requeue jobs whose worker stopped answering."""
+    """Jobs to send to a worker: rebuilds of changed series, and jobs whose worker stopped
+    answering (put back in the queue). The caller sends them (results.tasks.rebuild_queue)."""
     stale_after = stale_after or timedelta(seconds=stale_job_seconds())
     now = timezone.now()
     cutoff = now - stale_after
@@ -222,7 +223,6 @@ def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]
                 job.status = RebuildJob.Status.QUEUED
                 job.message = "Requeued: its worker stopped reporting progress"
                 job.save(update_fields=["status", "message"])
-            _queue(job.pk)
             jobs.append(job)
     taxonomy = selectors.taxonomy_version_applied()
     for series in stale_series(taxonomy=taxonomy):
@@ -238,14 +238,11 @@ def rebuild_refresh(*, stale_after: timedelta | None = None) -> list[RebuildJob]
     return jobs
 
 
-def _queue(job_id: int) -> None:
-    from ..tasks import rebuild  # tasks import services: import here to keep that direction
-
-    transaction.on_commit(lambda: rebuild.delay(job_id=job_id))
-
-
 def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) -> RebuildJob:
-    """Queue a rebuild of a series (or return the one already queued or running)."""
+    """A queued rebuild job for a series (or the one already queued or running).
+
+    The caller sends it to a worker (results.tasks.rebuild_queue): services never queue.
+    """
     try:
         with transaction.atomic():
             job = RebuildJob.objects.create(
@@ -259,7 +256,6 @@ def rebuild_request(*, series_id: int, publish: bool = False, user: Any = None) 
             RebuildJob.objects.filter(pk=job.pk).update(publish=True)
             job.publish = True
         return job
-    _queue(job.pk)
     return job
 
 

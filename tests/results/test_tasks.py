@@ -8,7 +8,7 @@ from django.utils import timezone
 from results.models import RebuildJob, Snapshot
 from results.services import build as services_build
 from results.services import rebuild_refresh, rebuild_request, snapshot_build, snapshot_publish
-from results.tasks import rebuild, refresh
+from results.tasks import rebuild, rebuild_queue, refresh
 from survey.models import Response
 
 
@@ -46,6 +46,7 @@ def test_a_rebuild_job_builds_and_publishes_when_the_series_auto_publishes(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         job = rebuild_request(series_id=demo_series.pk)
+        rebuild_queue([job])
     job.refresh_from_db()
     assert job.status == RebuildJob.Status.DONE
     assert job.progress == 100
@@ -101,6 +102,7 @@ def test_a_failing_build_leaves_the_last_published_snapshot_serving(
     monkeypatch.setattr(services_build, "wave_figures", broken)
     with django_capture_on_commit_callbacks(execute=True):
         job = rebuild_request(series_id=demo_series.pk, publish=True)
+        rebuild_queue([job])
     job.refresh_from_db()
     assert job.status == RebuildJob.Status.FAILED
     assert "disk on fire" in job.message

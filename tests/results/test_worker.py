@@ -13,6 +13,7 @@ from django.db import connection
 from config.celery import app
 from results.models import RebuildJob, Snapshot
 from results.services import rebuild_request
+from results.tasks import rebuild_queue
 from survey.demo import demo_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +85,7 @@ def worker(transactional_db):
 def test_a_real_worker_rebuilds_and_publishes_through_redis(worker):
     series = demo_load(responses_per_wave=60, seed=3)
     job = rebuild_request(series_id=series.pk, publish=True)
+    rebuild_queue([job])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job.refresh_from_db()

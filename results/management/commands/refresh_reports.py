@@ -12,6 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from results.services import jobs_abandon, rebuild_refresh, refresh_record
+from results.tasks import rebuild_queue
 
 logger = logging.getLogger("results.refresh")
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             raise CommandError("--every takes a number of seconds >= 0.", returncode=2)
         if not every:
             jobs = rebuild_refresh()
+            rebuild_queue(jobs)
             refresh_record(name="in-process", interval=settings.TALLY_REFRESH_SECONDS)
             self.stdout.write(f"Refresh: {len(jobs)} rebuild job(s) queued")
             return
@@ -50,6 +52,7 @@ class Command(BaseCommand):
         started = timezone.now()
         try:
             jobs = rebuild_refresh()
+            rebuild_queue(jobs)  # without a broker the builds run here, inside the guard
         except Exception as error:  # noqa: BLE001 (a failed tick must not end the loop)
             logger.exception("Refresh failed; retrying in %d s", every)
             try:
