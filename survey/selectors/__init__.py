@@ -1,6 +1,7 @@
 """Read-side queries over surveys and responses: the only way `results` reads them."""
 
 from .aggregates import (
+    WEIGHT_TABLE_COLUMNS,
     AggregateRow,
     accepted_respondents,
     accepted_state,
@@ -45,6 +46,7 @@ from .responses import (
 )
 
 __all__ = [
+    "WEIGHT_TABLE_COLUMNS",
     "AggregateRow",
     "Values",
     "WaveAggregates",

@@ -2,10 +2,27 @@
 
 `results` reads responses only through these (and `survey.selectors.responses`). The
 database does the counting with GROUP BY; only per-group rows come back to Python.
+
+The weight table contract
+-------------------------
+Every aggregate here (and in `breakdowns`) takes an optional `weight_table`: the name of
+a table the *caller* creates in the same database session (a temporary table, such as
+`results.weighting.weight_table` makes), shaped as `WEIGHT_TABLE_COLUMNS`:
+
+- `response_id bigint PRIMARY KEY`: the id of an accepted response of the wave;
+- `w double precision NOT NULL`: that respondent's weight.
+
+The aggregates INNER JOIN it on `response_id`: a response missing from the table is not
+counted at all, so the caller lists every accepted response of the wave. With a table,
+each row gains two values, SUM(w) and SUM(w * w) (for the effective sample size). The
+name must be a plain SQL identifier (`WEIGHT_TABLE_NAME`), or ValueError is raised; the
+table is only read, never written or dropped here. tests/survey/test_aggregates.py checks
+this contract, and that results' weight table keeps to it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import connection
@@ -14,6 +31,15 @@ from django.db.models import Count, Max, Prefetch, QuerySet
 from ..models import Answer, Choice, Question, Response, Series, Survey, TaxonomyVersion
 
 AggregateRow = tuple[Any, ...]
+WEIGHT_TABLE_COLUMNS = {"response_id": "bigint", "w": "double precision"}
+WEIGHT_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def weight_table_name(name: str) -> str:
+    """The weight table's name, checked to be a plain identifier (it is put in the SQL)."""
+    if not WEIGHT_TABLE_NAME.match(name):
+        raise ValueError(f"A weight table is named by a plain SQL identifier, not {name!r}.")
+    return name
 
 
 def series_waves(*, series_id: int) -> list[Survey]:
@@ -94,7 +120,7 @@ def _weight_sql(weight_table: str | None, alias: str) -> tuple[str, str]:
     """Join and select clauses adding sum(w) and sum(w^2) when weights are given."""
     if weight_table is None:
         return "", ""
-    join = f" JOIN {weight_table} w ON w.response_id = {alias}.response_id"
+    join = f" JOIN {weight_table_name(weight_table)} w ON w.response_id = {alias}.response_id"
     return join, ", SUM(w.w), SUM(w.w * w.w)"
 
 

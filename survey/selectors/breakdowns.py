@@ -9,7 +9,8 @@ read once and hashed once, instead of being joined to every dimension answer of 
 respondent (the self-join of `answer_counts_by_dimension`).
 
 The rows returned have the shapes of `answer_counts`, `answer_bases`,
-`answer_counts_by_dimension` and `answer_bases_by_dimension`, with the same values.
+`answer_counts_by_dimension` and `answer_bases_by_dimension`, with the same values. The
+optional weight table follows the contract stated in `aggregates`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .aggregates import (
     _in,
     answer_bases_by_dimension,
     answer_counts_by_dimension,
+    weight_table_name,
 )
 
 PROFILE_TABLE = "survey_build_profile"
@@ -78,7 +80,8 @@ def _profile(
     wanted = [int(d.question_id) for d in dimensions] + [int(q) for q in multi_ids]
     weight, weight_join = "1.0", ""
     if weight_table is not None:
-        weight, weight_join = "w.w", f" JOIN {weight_table} w ON w.response_id = r.id"
+        table = weight_table_name(weight_table)
+        weight, weight_join = "w.w", f" JOIN {table} w ON w.response_id = r.id"
     select = ", ".join(["r.id AS response_id", f"MAX({weight}) AS w", *columns])
     answers = ""
     if wanted:
