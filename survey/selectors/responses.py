@@ -30,14 +30,6 @@ def survey_by_slug(*, slug: str) -> Survey | None:
     return Survey.objects.select_related("series").filter(slug=slug).first()
 
 
-def survey_questions(survey: Survey) -> list[Question]:
-    return list(survey.questions.all())
-
-
-def page_questions(survey: Survey, page: Page) -> list[Question]:
-    return [q for q in survey.questions.all() if q.page_id == page.pk]
-
-
 def question_is_visible(question: Question, values: Values, by_id: dict[int, Question]) -> bool:
     """Whether show-if rules (followed up the chain) let this question be asked."""
     return is_visible(question, values, by_id)
