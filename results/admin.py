@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from .models import Cell, RebuildJob, RefreshStatus, Snapshot, WeightingTarget
 from .services import SnapshotNotPublishableError, rebuild_request, snapshot_publish
@@ -94,17 +96,70 @@ def snapshot_diff(new: Snapshot, old: Snapshot | None) -> dict[str, Any]:
     }
 
 
+# Shown readably instead of as raw JSON: summary in the preview, the others as lists.
+JSON_FIELDS = ("parameters", "summary", "audit_report")
+
+
+def readable(value: Any) -> SafeString:
+    """A JSON value as nested lists an admin can read (keys as labels), escaped."""
+    if isinstance(value, dict):
+        if not value:
+            return mark_safe("<em>none</em>")  # noqa: S308 (a constant)
+        items = format_html_join(
+            "", "<li><strong>{}</strong>: {}</li>", ((k, readable(v)) for k, v in value.items())
+        )
+        return format_html('<ul class="readable">{}</ul>', items)
+    if isinstance(value, list):
+        if not value:
+            return mark_safe("<em>none</em>")  # noqa: S308 (a constant)
+        if all(not isinstance(v, dict | list) for v in value):
+            return format_html("{}", ", ".join(str(v) for v in value))
+        items = format_html_join("", "<li>{}</li>", ((readable(v),) for v in value))
+        return format_html('<ul class="readable">{}</ul>', items)
+    return format_html("{}", "-" if value is None else value)
+
+
+def _current_published() -> Subquery:
+    latest = Snapshot.objects.filter(series=OuterRef("series")).published()
+    return Subquery(latest.order_by("-published_at", "-pk").values("pk")[:1])
+
+
 @admin.register(Snapshot)
 class SnapshotAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "series", "status", "created_at", "published_at", "audit_passed",
-                    "cell_count", "response_count"]  # fmt: skip
+    list_display = ["__str__", "series", "status", "publication", "created_at", "published_at",
+                    "audit_passed", "cell_count", "response_count"]  # fmt: skip
     list_filter = ["series", "status", "audit_passed"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Snapshot._meta.fields]
+    exclude = JSON_FIELDS
+    readonly_fields = [
+        *(f.name for f in Snapshot._meta.fields if f.name not in JSON_FIELDS),
+        "parameters_shown",
+        "audit_shown",
+    ]
     change_form_template = "admin/results/snapshot/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Snapshot]:
-        return super().get_queryset(request).select_related("series").annotate(n=Count("cells"))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("series")
+            .annotate(n=Count("cells"), current_pk=_current_published())
+        )
+
+    @admin.display(description="publication")
+    def publication(self, obj: Snapshot) -> str:
+        """ "published" only for the one served; an older published one is "superseded"."""
+        if obj.published_at is None:
+            return "-"
+        return "published" if obj.pk == obj.current_pk else "superseded"  # type: ignore[attr-defined]
+
+    @admin.display(description="parameters")
+    def parameters_shown(self, obj: Snapshot) -> SafeString:
+        return readable(obj.parameters)
+
+    @admin.display(description="audit report")
+    def audit_shown(self, obj: Snapshot) -> SafeString:
+        return readable(obj.audit_report)
 
     @admin.display(description="cells", ordering="n")
     def cell_count(self, obj: Snapshot) -> int:
@@ -135,6 +190,8 @@ class SnapshotAdmin(admin.ModelAdmin):
         extra = {
             **(extra_context or {}),
             "snapshot": snapshot,
+            "current": current,
+            "is_current": current is not None and current.pk == snapshot.pk,
             "summary": snapshot.summary,
             "diff": snapshot_diff(snapshot, current if current != snapshot else None),
             "can_publish": (

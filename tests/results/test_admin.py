@@ -83,3 +83,27 @@ def test_weighting_targets_need_a_source(admin_client, demo_series):
         },  # fmt: skip
     )
     assert WeightingTarget.objects.get().source == "Census bureau 2025"
+
+
+def test_the_published_snapshot_says_it_is_the_one_published(admin_client, demo_series):
+    published = snapshot_publish(snapshot_id=snapshot_build(series_id=demo_series.pk).pk)
+    page = admin_client.get(f"/admin/results/snapshot/{published.pk}/change/").content.decode()
+    assert "This is the published snapshot of" in page
+    assert "Nothing is published for this series yet" not in page
+
+
+def test_a_superseded_snapshot_is_not_labelled_published(admin_client, demo_series):
+    old = snapshot_publish(snapshot_id=snapshot_build(series_id=demo_series.pk).pk)
+    new = snapshot_publish(snapshot_id=snapshot_build(series_id=demo_series.pk).pk)
+    page = admin_client.get(f"/admin/results/snapshot/{old.pk}/change/").content.decode()
+    assert f"Superseded by {new}" in page
+    assert "This is the published snapshot" not in page
+    listing = admin_client.get("/admin/results/snapshot/").content.decode()
+    assert listing.count(">superseded<") == 1 and listing.count(">published<") == 1
+
+
+def test_the_snapshot_summary_is_readable_not_a_json_blob(admin_client, demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    page = admin_client.get(f"/admin/results/snapshot/{snapshot.pk}/change/").content.decode()
+    assert "{&quot;" not in page and '{"' not in page
+    assert "Wave" in page and "k = " in page
