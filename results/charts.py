@@ -216,7 +216,8 @@ def comparison_spec(comparison: Any) -> dict[str, Any]:
     order = [line["line"] for line in comparison.lines]
     frameworks = [comparison.labels[key] for key in comparison.focus]
     # A gap (a missing figure) ends a run, so the line breaks there instead of bridging it.
-    drawn, runs = [], {}
+    drawn: list[dict[str, Any]] = []
+    runs: dict[tuple[str, str], int] = {}
     for row in sorted(comparison.rows, key=lambda r: (r["source"], r["framework"], r["date"])):
         key = (row["source"], row["framework"])
         if row["share"] is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -53,5 +54,4 @@ def rebuild_queue(jobs: Iterable[RebuildJob]) -> None:
     """Send rebuild jobs to a worker once the transaction that made them commits (in-process
     without a broker). A job sent twice is built once: claims are idempotent."""
     for job in jobs:
-        job_id = job.pk
-        transaction.on_commit(lambda job_id=job_id: rebuild.delay(job_id=job_id))
+        transaction.on_commit(partial(rebuild.delay, job_id=job.pk))

@@ -351,7 +351,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 @csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
-def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponse:
+def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
@@ -381,7 +381,7 @@ def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponse:
 
 
 @require_safe
-def signal_csv(request: HttpRequest, key: str) -> HttpResponse:
+def signal_csv(request: HttpRequest, key: str) -> HttpResponseBase:
     """One outside signal, tidy, with its source, licence, unit, breaks and missing reasons."""
     source = signal_source(key)
     if source is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,7 @@ _KAGGLE_FRAMEWORKS: list[_Spec] = [
     ("theano", "Theano", None, []),
 ]
 
-DEFAULT_TAXONOMY: dict[str, list[_Spec]] = {
+DEFAULT_TAXONOMY: dict[str, Sequence[_Spec]] = {
     "framework": [
         (key, name, *_FRAMEWORK_ALIASES.get(key, (None, []))) for key, name in census.FRAMEWORKS
     ]

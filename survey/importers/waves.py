@@ -109,8 +109,8 @@ def wave_replace(
 
 def _curation_detach(survey: Survey) -> Carried:
     """Drop the wave's previous rows, keeping curation decisions and logs to re-attach."""
-    decisions = {
-        row.pop("respondent_hash"): row
+    decisions: dict[str, dict[str, Any]] = {
+        str(row.pop("respondent_hash")): row  # type: ignore[misc]  # a values() row is a dict
         for row in Response.objects.filter(
             survey=survey, curation=Response.Curation.EXCLUDED
         ).values("respondent_hash", "curation", "exclusion_reason", "curated_by", "curated_at")
