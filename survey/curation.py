@@ -21,8 +21,10 @@ from rapidfuzz import fuzz, process
 from .models import Answer, CurationLog, Entity, Question, Response
 from .taxonomy import (
     QUESTION_KINDS,
+    TaxonomyConflictError,
     TaxonomyIndex,
     alias_add,
+    name_owner,
     normalize,
     taxonomy_apply,
     taxonomy_version_create,
@@ -296,7 +298,8 @@ class TextGroup:
 
 
 def other_text_groups(*, kind: str, similarity: float = 85.0) -> list[TextGroup]:
-    """Unmapped "other" texts (or company names) of a kind, grouped by likeness.
+    """Unmapped "other" texts (or company names) of a kind in completed responses, grouped
+    by likeness (drafts and abandoned responses are not counted).
 
     Texts that a canonical entity names already are left out: they are mapped.
     """
@@ -310,6 +313,7 @@ def other_text_groups(*, kind: str, similarity: float = 85.0) -> list[TextGroup]
         rows = Answer.objects.filter(
             question__key__in=question_keys, choice__is_other=True
         ).exclude(value_text="")
+    rows = rows.filter(response__status=Response.Status.COMPLETE)
     for text, key in rows.values_list("value_text", "question__key"):
         text = " ".join(text.split())
         if kind == COMPANY_KIND or index.lookup_parts(kind, text)[1]:
@@ -350,7 +354,10 @@ def other_mapping_approve(*, kind: str, texts: list[str], entity: Entity, user: 
     added: list[str] = []
     with transaction.atomic():
         for text in dict.fromkeys(" ".join(t.split()) for t in texts if t.strip()):
-            _alias, version = alias_add(entity=entity, text=text, user=user)
+            try:
+                _alias, version = alias_add(entity=entity, text=text, user=user)
+            except TaxonomyConflictError as error:
+                raise CurationError(str(error)) from None
             if version is not None:
                 added.append(text)
         if kind == COMPANY_KIND:
@@ -361,11 +368,29 @@ def other_mapping_approve(*, kind: str, texts: list[str], entity: Entity, user: 
 
 
 def entity_create(*, kind: str, name: str, user: Any) -> Entity:
-    """A new canonical entity (a new taxonomy version)."""
-    key = slugify(name)[:80]
+    """A new canonical entity (a new taxonomy version), or the one of that name.
+
+    Refused (CurationError) when the name reads as another entity's name, or its key is
+    another entity's: the taxonomy could then honour only one of the two.
+    """
+    key = slugify(name)[:80] or "entity"
+    name = name.strip()
+    owner = name_owner(kind=kind, text=name)
+    if owner is not None and owner[0].key != key:
+        other, said = owner
+        raise CurationError(
+            f'"{name}" reads the same as "{said}", a name of {kind} "{other.name}" already: '
+            f'map the texts to "{other.name}" instead.'
+        )
+    taken = Entity.objects.filter(kind=kind, key=key).first()
+    if taken is not None and normalize(taken.name) != normalize(name):
+        raise CurationError(
+            f'A new {kind} "{name}" would get the key "{key}", the key of "{taken.name}": '
+            f'name it so that it differs, or map the texts to "{taken.name}".'
+        )
     with transaction.atomic():
         entity, created = Entity.objects.get_or_create(
-            kind=kind, key=key or "entity", defaults={"name": name.strip()[:200]}
+            kind=kind, key=key, defaults={"name": name[:200]}
         )
         if created:
             taxonomy_version_create(

@@ -27,6 +27,7 @@ from .models import (
     CurationLog,
     Entity,
     Question,
+    Survey,
     TaxonomyChange,
     TaxonomyVersion,
 )
@@ -313,10 +314,41 @@ def taxonomy_seed(*, user: Any = None) -> TaxonomyVersion | None:
         return taxonomy_version_create(note=note, changes=changes, user=user)
 
 
+class TaxonomyConflictError(ValueError):
+    """A name that would read as two entities: the index could honour only one of them."""
+
+
+def name_owner(*, kind: str, text: str) -> tuple[Entity, str] | None:
+    """The entity of a kind that `text` reads as (by name, key or approved alias), and the
+    name it reads the same as; None when no entity has such a name."""
+    wanted = normalize(text)
+    for entity in Entity.objects.filter(kind=kind).order_by("pk"):
+        for name in (entity.name, entity.key):
+            if normalize(name) == wanted:
+                return entity, name
+    alias = (
+        Alias.objects.filter(entity__kind=kind, normalized=wanted, approved=True)
+        .select_related("entity")
+        .order_by("pk")
+        .first()
+    )
+    return (alias.entity, alias.text) if alias is not None else None
+
+
 def alias_add(
     *, entity: Entity, text: str, user: Any = None, note: str = ""
 ) -> tuple[Alias, TaxonomyVersion | None]:
-    """Approve text as a name of entity (a new version when the alias is new)."""
+    """Approve text as a name of entity (a new version when the alias is new).
+
+    Raises TaxonomyConflictError when the text reads as another entity's name already.
+    """
+    owner = name_owner(kind=entity.kind, text=text)
+    if owner is not None and owner[0].pk != entity.pk:
+        other, name = owner
+        raise TaxonomyConflictError(
+            f'"{text.strip()}" reads the same as "{name}", a name of {other.kind} '
+            f'"{other.name}" already: map it to "{other.name}", or rename that entry first.'
+        )
     with transaction.atomic():
         alias, created = Alias.objects.get_or_create(
             entity=entity,
@@ -356,6 +388,11 @@ def taxonomy_apply(*, version: TaxonomyVersion | None = None, user: Any = None) 
     choice (created when the question lacks it); "other" texts that name entities get the
     canonical answer. An answer that would duplicate one the response has already is dropped,
     so the Answer unique constraints hold.
+
+    An open survey's questions never change (respondents before and after would see
+    different questions): there, texts are mapped only to choices it offers already; an
+    entity it lacks is added to the series' draft waves instead (the next wave), and the
+    texts are mapped once the survey is closed and the taxonomy applied again.
     """
     index = TaxonomyIndex.load()
     report = ApplyReport()
@@ -370,7 +407,8 @@ def taxonomy_apply(*, version: TaxonomyVersion | None = None, user: Any = None) 
         logs: list[CurationLog] = []
         for question in questions:
             kind = QUESTION_KINDS[question.key]
-            _merge_choices(question=question, kind=kind, index=index, report=report)
+            if question.survey.status != Survey.Status.OPEN:
+                _merge_choices(question=question, kind=kind, index=index, report=report)
             logs += _map_other_texts(question=question, kind=kind, index=index, report=report)
         for log in logs:
             log.user = _user_or_none(user)
@@ -385,8 +423,19 @@ def taxonomy_apply(*, version: TaxonomyVersion | None = None, user: Any = None) 
     return report
 
 
-def _canonical_choice(*, question: Question, role: str, entity: Entity) -> Choice:
+def _canonical_choice(*, question: Question, role: str, entity: Entity) -> Choice | None:
+    """The question's choice for entity, added when missing, except to an open survey: then
+    None, and the choice is added to the series' draft waves (the next wave) instead."""
     choice = Choice.objects.filter(question=question, role=role, key=entity.key).first()
+    if choice is None and question.survey.status == Survey.Status.OPEN:
+        drafts = Question.objects.filter(
+            survey__series_id=question.survey.series_id,
+            survey__status=Survey.Status.DRAFT,
+            key=question.key,
+        ).select_related("survey")
+        for draft in drafts:
+            _canonical_choice(question=draft, role=role, entity=entity)
+        return None
     if choice is None:
         last = question.choices.filter(role=role).aggregate(p=Max("position"))["p"] or 0
         choice = Choice.objects.create(
@@ -416,6 +465,8 @@ def _merge_choices(
         if entity is None or entity.key == choice.key:
             continue
         target = _canonical_choice(question=question, role=choice.role, entity=entity)
+        if target is None:
+            continue
         moved = _move_answers(source=choice, target=target)
         report.answers_moved += moved
         report.choices_merged += 1
@@ -442,7 +493,7 @@ def _map_other_texts(
         .values_list("response_id", "choice__key")
     )
     multi = question.kind == Question.Kind.MULTI
-    targets: dict[str, Choice] = {}
+    targets: dict[str, Choice | None] = {}
     new: list[Answer] = []
     drop: list[int] = []
     for answer in answers:
@@ -451,6 +502,15 @@ def _map_other_texts(
         else:
             whole = index.lookup(kind, answer.value_text)
             entities, missing = ([whole], []) if whole else ([], [answer.value_text])
+        for entity in entities:
+            if entity.key not in targets:
+                targets[entity.key] = _canonical_choice(
+                    question=question, role=Choice.Role.OPTION, entity=entity
+                )
+        offered = [e for e in entities if targets[e.key] is not None]
+        if len(offered) < len(entities):
+            missing.append("not offered yet")  # the text stays "other" for now
+            entities = offered
         if not entities:
             continue
         added = False
@@ -458,10 +518,6 @@ def _map_other_texts(
             if (answer.response_id, entity.key) in have:
                 continue
             added = True
-            if entity.key not in targets:
-                targets[entity.key] = _canonical_choice(
-                    question=question, role=Choice.Role.OPTION, entity=entity
-                )
             new.append(
                 Answer(
                     response_id=answer.response_id,

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
+from config.celery import app
 from signals.services import signal_import
 from survey.census import CENSUS_SPEC
 from survey.models import Survey
@@ -12,6 +13,15 @@ from survey.services import survey_create
 def _static_files():
     # Pages are rendered with the production static storage (hashed names, WhiteNoise).
     call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks in-process, as the embedded default does."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

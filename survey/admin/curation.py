@@ -219,15 +219,19 @@ class ResponseAdmin(admin.ModelAdmin):
                 new_name = request.POST.get(f"new-{index}", "").strip()
                 entity_id = request.POST.get(f"entity-{index}", "")
                 entity: Entity | None
-                if new_name:
-                    entity = entity_create(kind=kind, name=new_name, user=request.user)
-                elif entity_id.isdigit():
-                    entity = Entity.objects.filter(pk=entity_id, kind=kind).first()
-                else:
-                    entity = None
-                if entity is None or not texts:
+                try:
+                    if new_name:
+                        entity = entity_create(kind=kind, name=new_name, user=request.user)
+                    elif entity_id.isdigit():
+                        entity = Entity.objects.filter(pk=entity_id, kind=kind).first()
+                    else:
+                        entity = None
+                    if entity is None or not texts:
+                        continue
+                    other_mapping_approve(kind=kind, texts=texts, entity=entity, user=request.user)
+                except CurationError as error:
+                    self.message_user(request, f"Not approved: {error}", messages.ERROR)
                     continue
-                other_mapping_approve(kind=kind, texts=texts, entity=entity, user=request.user)
                 approved += 1
             self.message_user(
                 request,

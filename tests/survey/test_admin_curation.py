@@ -112,3 +112,20 @@ def test_response_page_shows_what_was_answered(curator_client, census, census_po
     assert "Which title is closest to your current role?" in page
     assert "Data Scientist" in page
     assert "TensorFlow: Used before and stopped" in page
+
+
+def test_approving_a_text_that_reads_as_another_framework_says_why_it_is_refused(
+    curator_client, census
+):
+    _response(
+        census, 1, {**VALUES, "frameworks_used": ["other"], "frameworks_used__other": "Tensor-Flow"}
+    )
+    pytorch = Entity.objects.get(kind="framework", key="pytorch")
+    answer = curator_client.post(
+        "/admin/survey/response/review/?kind=framework",
+        {"group": ["0"], "texts-0": ["Tensor-Flow"], "entity-0": str(pytorch.pk)},
+        follow=True,
+    )
+    page = answer.content.decode().replace("&quot;", '"')
+    assert 'Not approved: "Tensor-Flow" reads the same as "TensorFlow"' in page
+    assert not Answer.objects.filter(choice__key="pytorch").exists()

@@ -159,3 +159,14 @@ def test_company_names_normalize_and_count(census):
         ("acme analytics", 2),
         ("globex", 1),
     ]
+
+
+def test_the_free_text_review_counts_completed_responses_only(census):
+    from survey.curation import other_text_groups
+
+    values = {**BASE, "frameworks_used": ["other"], "frameworks_used__other": "Frobnicate"}
+    _make(census, 1, values)
+    draft = _make(census, 2, values)
+    Response.objects.filter(pk=draft.pk).update(status=Response.Status.DRAFT)
+    groups = [g for g in other_text_groups(kind="framework") if g.label == "Frobnicate"]
+    assert [g.count for g in groups] == [1]

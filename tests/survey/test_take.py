@@ -345,3 +345,18 @@ def test_none_together_with_a_framework_is_refused_with_a_clear_message(
     assert '"None" cannot be chosen together with other answers' in page
     alone = post_page(client, 3, {"q_frameworks_used": ["none"]})
     assert alone.status_code == 302
+
+
+@pytest.mark.django_db
+def test_quality_flags_and_company_names_are_set_for_every_completed_response(
+    client, census, census_post, eager_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(client, census_post)
+    other = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(other, census_post)  # the same network: both are flagged
+    responses = list(Response.objects.order_by("pk"))
+    assert [r.status for r in responses] == ["complete", "complete"]
+    assert all("duplicate-respondent" in r.quality_flags for r in responses)
+    assert {r.company_normalized for r in responses} == {"acme analytics"}

@@ -1,5 +1,6 @@
 """The taxonomy: normalizing labels, versions, and re-applying it to every wave."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,3 +126,42 @@ def test_apply_merges_a_reviewable_choice_into_the_canonical_one(db, kaggle_file
         == 1
     )
     assert Alias.objects.filter(text="Chief Data Wrangler").exists()
+
+
+def test_mapping_other_texts_never_changes_an_open_surveys_questions(census, curator):
+    from survey.curation import entity_create, other_mapping_approve
+    from survey.services import survey_copy_as_wave
+
+    next_wave = survey_copy_as_wave(
+        survey=census, slug="census-2027", wave_label="2027", title="Census 2027"
+    )
+    response = _census_response(
+        census,
+        {
+            "role": "student",
+            "region": "europe",
+            "frameworks_used": ["other"],
+            "frameworks_used__other": "Lightning Fabric",
+        },
+    )
+    before = list(census.questions.get(key="frameworks_used").choices.values_list("key"))
+    fabric = entity_create(kind="framework", name="Lightning Fabric", user=curator)
+    other_mapping_approve(kind="framework", texts=["Lightning Fabric"], entity=fabric, user=curator)
+    after = list(census.questions.get(key="frameworks_used").choices.values_list("key"))
+    assert after == before  # respondents before and after see the same questions
+    assert _keys(response) == {"other"}  # counted once the wave closes
+    offered = next_wave.questions.get(key="frameworks_used").choices.values_list("key", flat=True)
+    assert "lightning-fabric" in offered  # the new option goes into the next wave
+
+
+def test_an_alias_that_reads_as_another_entitys_name_is_refused(db, curator):
+    from survey.curation import CurationError, entity_create, other_mapping_approve
+
+    plus = entity_create(kind="framework", name="+1", user=curator)
+    with pytest.raises(CurationError, match='"-1" would get the key "1", the key of "\\+1"'):
+        entity_create(kind="framework", name="-1", user=curator)
+    pytorch = Entity.objects.get(kind="framework", key="pytorch")
+    with pytest.raises(CurationError, match='"Tensor-Flow" reads the same as "TensorFlow"'):
+        other_mapping_approve(kind="framework", texts=["Tensor-Flow"], entity=pytorch, user=None)
+    assert not Alias.objects.filter(text="Tensor-Flow").exists()
+    assert plus.key == "1"
