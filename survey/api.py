@@ -30,6 +30,7 @@ from .services import (
     SurveyError,
     response_submit_whole,
 )
+from .tasks import response_checks_queue
 
 
 class SubmitThrottle(limits.ClientRateThrottle):
@@ -177,4 +178,5 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error(str(error))
     channels.channel_hold(response, requested_channel)
     limits.flag_identical_body(response, answers)
+    response_checks_queue(survey_id=survey.pk)
     return ApiResponse({"status": response.status}, status=201)

@@ -160,10 +160,16 @@ def quality_flags_compute(*, survey_id: int) -> Counter[str]:
         flags[pk].add(NEAR_DUPLICATE)
 
     with transaction.atomic():
+        # Flags raised elsewhere (such as an identical API body) stay; these are recomputed.
+        kept = {
+            pk: [f for f in names if f not in FLAGS]
+            for pk, names in responses.exclude(quality_flags=[]).values_list("pk", "quality_flags")
+        }
         responses.exclude(quality_flags=[]).update(quality_flags=[])
         by_set: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for pk, names in flags.items():
-            by_set[tuple(f for f in FLAGS if f in names)].append(pk)
+        for pk in set(flags) | {pk for pk, names in kept.items() if names}:
+            names = flags.get(pk, set())
+            by_set[(*(f for f in FLAGS if f in names), *kept.get(pk, []))].append(pk)
         for flag_set, ids in by_set.items():
             Response.objects.filter(pk__in=ids).update(quality_flags=list(flag_set))
     companies_normalize(survey_id=survey_id)

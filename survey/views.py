@@ -20,6 +20,7 @@ from .kinds import Values
 from .models import Invitation, Page, Question, Response, Survey
 from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
 from .services import Structure
+from .tasks import response_checks_queue
 
 COOKIE = "tally_rid"
 COOKIE_SALT = "tally.respondent"
@@ -293,6 +294,7 @@ def _post(
     if isinstance(step, Closed):
         return _status_page(request, survey, "closed", 410)
     if isinstance(step, Submitted):
+        response_checks_queue(survey_id=survey.pk)
         reply = HttpResponseRedirect(reverse("survey:thanks", args=[survey.slug]))
     elif isinstance(step, GoTo):
         if step.notice:

@@ -170,3 +170,11 @@ def test_the_free_text_review_counts_completed_responses_only(census):
     Response.objects.filter(pk=draft.pk).update(status=Response.Status.DRAFT)
     groups = [g for g in other_text_groups(kind="framework") if g.label == "Frobnicate"]
     assert [g.count for g in groups] == [1]
+
+
+def test_recomputing_flags_keeps_flags_raised_elsewhere(census):
+    response = _make(census, 1, BASE, duration_seconds=5)
+    Response.objects.filter(pk=response.pk).update(quality_flags=["identical-body"])
+    quality_flags_compute(survey_id=census.pk)
+    response.refresh_from_db()
+    assert response.quality_flags == [TOO_FAST, "identical-body"]

@@ -1,0 +1,46 @@
+"""Celery tasks of the survey side: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import transaction
+
+from .curation import quality_flags_compute
+from .models import Survey
+
+logger = logging.getLogger(__name__)
+
+PENDING_KEY = "tally:response-checks:{survey_id}"
+PENDING_SECONDS = 600  # a lost message is sent again after this long
+
+
+@shared_task(name="survey.response_checks", acks_late=True)
+def response_checks(*, survey_id: int) -> dict[str, int]:
+    """Quality flags (duplicate, too fast, straight-lining, near-duplicate) and normalized
+    company names of a survey's completed responses, so the per-employer cap can work."""
+    cache.delete(PENDING_KEY.format(survey_id=survey_id))  # later submissions queue again
+    if not Survey.objects.filter(pk=survey_id).exists():
+        return {}
+    counts: Counter[str] = quality_flags_compute(survey_id=survey_id)
+    return dict(counts)
+
+
+def response_checks_queue(*, survey_id: int) -> None:
+    """Check a survey's responses once the submission's transaction commits: in the worker,
+    or in-process without a broker. One check waits per survey, however many submissions
+    arrive meanwhile. A broker that is down never fails the submission (it is saved)."""
+
+    def send() -> None:
+        if not cache.add(PENDING_KEY.format(survey_id=survey_id), 1, timeout=PENDING_SECONDS):
+            return  # one is queued already and will see this response
+        try:
+            response_checks.delay(survey_id=survey_id)
+        except Exception:  # noqa: BLE001 (the response is saved; `quality_flags` catches up)
+            cache.delete(PENDING_KEY.format(survey_id=survey_id))
+            logger.warning("Could not queue the checks of survey %s", survey_id, exc_info=True)
+
+    transaction.on_commit(send)
