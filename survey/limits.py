@@ -151,6 +151,9 @@ class ClientRateThrottle(AnonRateThrottle):
     """DRF's anonymous throttle keyed by `client_ip`, failing open to a per-process count
     when the shared cache does not answer."""
 
+    num_requests: int  # set from the rate by SimpleRateThrottle
+    duration: int
+
     def get_ident(self, request) -> str:  # noqa: ANN001 (DRF's signature)
         return client_ip(request)
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -60,7 +62,7 @@ def signals_loaded(db) -> None:
 
 
 # A complete, valid set of Census answers, page by page, as a browser posts them.
-CENSUS_PAGES_POST = [
+CENSUS_PAGES_POST: list[dict[str, Any]] = [
     {
         "q_role": "data-scientist",
         "q_company_size": "50-249",

@@ -2,6 +2,7 @@
 and per body; the limits fail open when Redis is down; retries are idempotent."""
 
 import logging
+from typing import Any
 
 import pytest
 from django.test import Client, RequestFactory
@@ -24,7 +25,7 @@ DEAD_REDIS = {
 
 
 def _request(remote: str, forwarded: str = ""):
-    meta = {"REMOTE_ADDR": remote}
+    meta: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded:
         meta["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().get("/", **meta)
