@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 
@@ -22,7 +23,10 @@ PENDING_SECONDS = 600  # a lost message is sent again after this long
 def response_checks(*, survey_id: int) -> dict[str, int]:
     """Quality flags (duplicate, too fast, straight-lining, near-duplicate) and normalized
     company names of a survey's completed responses, so the per-employer cap can work."""
-    cache.delete(PENDING_KEY.format(survey_id=survey_id))  # later submissions queue again
+    try:
+        cache.delete(PENDING_KEY.format(survey_id=survey_id))  # later submissions queue again
+    except Exception:  # noqa: BLE001 (the cache is down: the key expires on its own)
+        logger.warning("Could not clear the pending checks of survey %s", survey_id)
     if not Survey.objects.filter(pk=survey_id).exists():
         return {}
     counts: Counter[str] = quality_flags_compute(survey_id=survey_id)
@@ -34,13 +38,17 @@ def response_checks_queue(*, survey_id: int) -> None:
     or in-process without a broker. One check waits per survey, however many submissions
     arrive meanwhile. A broker that is down never fails the submission (it is saved)."""
 
+    key = PENDING_KEY.format(survey_id=survey_id)
+
     def send() -> None:
-        if not cache.add(PENDING_KEY.format(survey_id=survey_id), 1, timeout=PENDING_SECONDS):
-            return  # one is queued already and will see this response
         try:
-            response_checks.delay(survey_id=survey_id)
+            if not cache.add(key, 1, timeout=PENDING_SECONDS):
+                return  # one is queued already and will see this response
+            # No publishing retries: with the broker down the respondent is not kept waiting.
+            response_checks.apply_async(kwargs={"survey_id": survey_id}, retry=False)
         except Exception:  # noqa: BLE001 (the response is saved; `quality_flags` catches up)
-            cache.delete(PENDING_KEY.format(survey_id=survey_id))
             logger.warning("Could not queue the checks of survey %s", survey_id, exc_info=True)
+            with contextlib.suppress(Exception):  # the cache may be down too: the key expires
+                cache.delete(key)
 
     transaction.on_commit(send)

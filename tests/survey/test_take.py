@@ -360,3 +360,19 @@ def test_quality_flags_and_company_names_are_set_for_every_completed_response(
     assert [r.status for r in responses] == ["complete", "complete"]
     assert all("duplicate-respondent" in r.quality_flags for r in responses)
     assert {r.company_normalized for r in responses} == {"acme analytics"}
+
+
+@pytest.mark.django_db
+def test_a_broker_or_cache_that_is_down_never_fails_a_submission(
+    client, census, census_post, monkeypatch
+):
+    from survey import tasks
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(tasks.response_checks, "apply_async", down)
+    monkeypatch.setattr(tasks.cache, "add", down)
+    last = fill(client, census_post)
+    assert last["Location"] == "/s/census-2026/thanks/"
+    assert Response.objects.get().status == Response.Status.COMPLETE

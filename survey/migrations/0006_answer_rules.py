@@ -23,7 +23,7 @@ def census_rules(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0004_polls'),
+        ('survey', '0005_channel_approval'),
     ]
 
     operations = [
