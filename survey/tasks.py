@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import Counter
 
 from celery import shared_task
@@ -33,6 +34,17 @@ def response_checks(*, survey_id: int) -> dict[str, int]:
     return dict(counts)
 
 
+_last_warning = [0.0]
+
+
+def _warn_unqueued(survey_id: int, error: Exception) -> None:
+    """One line at most every 30 s: while the broker is down every submission gets here."""
+    now = time.monotonic()
+    if now - _last_warning[0] > 30:
+        _last_warning[0] = now
+        logger.warning("Could not queue the checks of survey %s: %s", survey_id, error)
+
+
 def response_checks_queue(*, survey_id: int) -> None:
     """Check a survey's responses once the submission's transaction commits: in the worker,
     or in-process without a broker. One check waits per survey, however many submissions
@@ -46,8 +58,8 @@ def response_checks_queue(*, survey_id: int) -> None:
                 return  # one is queued already and will see this response
             # No publishing retries: with the broker down the respondent is not kept waiting.
             response_checks.apply_async(kwargs={"survey_id": survey_id}, retry=False)
-        except Exception:  # noqa: BLE001 (the response is saved; `quality_flags` catches up)
-            logger.warning("Could not queue the checks of survey %s", survey_id, exc_info=True)
+        except Exception as error:  # noqa: BLE001 (the response is saved; `quality_flags` catches up)
+            _warn_unqueued(survey_id, error)
             with contextlib.suppress(Exception):  # the cache may be down too: the key expires
                 cache.delete(key)
 
