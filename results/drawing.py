@@ -171,7 +171,7 @@ def _trend(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
         for align, dx in (("left", 4), ("right", -4)):
             layers.append(
                 rule.transform_filter(f"datum.align == '{align}'")
-                .mark_text(align=align, baseline="bottom", color=MUTED, dx=dx)
+                .mark_text(align=align, baseline="bottom", color=MUTED, dx=dx)  # type: ignore[arg-type]
                 .encode(x="at:Q", y=alt.Y("y:Q", scale=None), text="label:N")
             )
     # The line-end labels need room beside the plot.
@@ -255,6 +255,7 @@ def _dots(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
         scale=alt.Scale(zero=True),
     )
     several = len(chart.wave_order) > 1
+    color: Any  # a channel, or alt.value(...) for one colour
     if chart.facet:
         color = alt.Color(
             "choice_label:N",

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import redis
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -61,7 +62,7 @@ def _listed() -> list[Any]:
     listed = list(published_series())
     shortfalls = series_shortfalls(listed)
     for series in listed:
-        series.shortfall = shortfalls.get(series.pk, "")
+        series.shortfall = shortfalls.get(series.pk, "")  # type: ignore[attr-defined]
     return listed
 
 
@@ -179,7 +180,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         }
     url = request.build_absolute_uri(reverse("results:report", args=[slug]))
     published = timezone.localdate(snapshot.published_at)
-    attributions = [w.get("attribution") for w in built.waves if w.get("attribution")]
+    attributions = [str(w["attribution"]) for w in built.waves if w.get("attribution")]
     citation = (
         f"Tally, “{built.series.title}”, snapshot {snapshot.pk} published "
         f"{published.isoformat()}, {url}"
@@ -229,7 +230,7 @@ def _filename(snapshot: Snapshot, slug: str, what: str) -> str:
 
 
 @require_safe
-def cells_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def cells_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
@@ -242,7 +243,7 @@ def cells_csv(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
-def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def codebook_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
@@ -259,7 +260,7 @@ def codebook_csv(request: HttpRequest, slug: str) -> HttpResponse:
 @csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
 def chart_file(
     request: HttpRequest, slug: str, name: str, ext: str, layout: str = "wide"
-) -> HttpResponse:
+) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
@@ -325,11 +326,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if database == "ok":
         now = timezone.now()
         for series in published_series():
+            last = series.last_published_at  # type: ignore[attr-defined]  # annotated
             snapshots.append(
                 {
                     "series": series.slug,
-                    "published_at": series.last_published_at.isoformat(),
-                    "age_seconds": snapshot_age_seconds(series.last_published_at, now),
+                    "published_at": last.isoformat(),
+                    "age_seconds": snapshot_age_seconds(last, now),
                 }
             )
     refresh = refresh_state() if database == "ok" else []

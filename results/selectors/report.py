@@ -355,7 +355,9 @@ def _rank_items(rows: list[dict[str, Any]], wave_order: list[str], wave: str = "
 def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData | None, list]:
     spec = context.spec
     question = spec.headline_question
-    chart_spec = spec.chart("headline") or ChartSpec(name="headline", kind="trend", title="")
+    chart_spec = spec.chart("headline") or ChartSpec(
+        name="headline", kind="trend", measure="share", title=""
+    )
     everything = [
         c
         for c in cells
@@ -509,10 +511,10 @@ def _focus_chart(context: _Context, spec: ChartSpec, cells: list[dict[str, Any]]
     empty = ""
     if not rows:
         asked = sorted({c["wave"] for c in everything}, key=context.wave_order.index)
-        quiet = [s for s in context.states if s.label in asked and not s.enough]
+        lacking = [s for s in context.states if s.label in asked and not s.enough]
         empty = (
-            "; ".join(f"{s.label}: {s.shortfall}" for s in quiet).capitalize()
-            if quiet
+            "; ".join(f"{s.label}: {s.shortfall}" for s in lacking).capitalize()
+            if lacking
             else "Not asked in any wave with enough answers."
         )
     notes = []

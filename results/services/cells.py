@@ -100,12 +100,15 @@ def cell_estimate(shown: Figure, sums: Sums | None) -> CellValues:
 def cells_intervals(cells: list[CellValues]) -> None:
     """Wilson intervals for every shown share, computed in one vectorized pass."""
     shown = [c for c in cells if c.share is not None and c.count is not None and c.base_n]
-    lows, highs = estimates.wilson_many([c.count for c in shown], [c.base_n for c in shown])
+    lows, highs = estimates.wilson_many(
+        [float(c.count or 0) for c in shown], [float(c.base_n or 0) for c in shown]
+    )
     for cell, low, high in zip(shown, lows, highs, strict=True):
         cell.ci_low, cell.ci_high = rounded(low), rounded(high)
     weighted = [c for c in shown if c.share_weighted is not None and c.n_eff]
     lows, highs = estimates.wilson_many(
-        [c.share_weighted * c.n_eff for c in weighted], [c.n_eff for c in weighted]
+        [(c.share_weighted or 0.0) * (c.n_eff or 0.0) for c in weighted],
+        [c.n_eff or 0.0 for c in weighted],
     )
     for cell, low, high in zip(weighted, lows, highs, strict=True):
         cell.ci_low_weighted, cell.ci_high_weighted = rounded(low), rounded(high)
@@ -119,9 +122,9 @@ def change_cells(cells: list[CellValues], waves: list[Survey]) -> list[CellValue
     """
     texts: dict[str, list[tuple[str, tuple[str, str]]]] = defaultdict(list)
     for survey in waves:
-        for question in published_questions(survey):
-            asked = (normalized_text(question.text), normalized_text(question.universe))
-            texts[question.key].append((survey.wave_label, asked))
+        for shown in published_questions(survey):
+            wording = (normalized_text(shown.text), normalized_text(shown.universe))
+            texts[shown.key].append((survey.wave_label, wording))
     overall = {
         (c.wave, c.question, c.choice, c.option): c
         for c in cells

@@ -105,7 +105,7 @@ def _contradicting(
     """
     headline = by_key.get(spec.headline_question)
     none = next(
-        (c for c in option_choices(headline) if c.key == spec.none_choice) if headline else (),
+        (c for c in (option_choices(headline) if headline else []) if c.key == spec.none_choice),
         None,
     )
     if headline is None or none is None or headline.kind != Question.Kind.MULTI:
@@ -258,11 +258,11 @@ def wave_figures(
         # A move from a framework to itself is no move, and a respondent who also said they
         # use none of them contradicts the move: both are left out, and the cells say so.
         moved = {
-            (origin.pk, target.pk): _sub(cell, left_out.get(("pair", origin.pk, target.pk)))
+            (origin.pk, target.pk): _sub(moved_cell, left_out.get(("pair", origin.pk, target.pk)))
             for (origin, target) in (
                 (o, t) for o in option_choices(migration[0]) for t in option_choices(migration[1])
             )
-            if origin.key != target.key and (cell := pairs.get((origin.pk, target.pk)))
+            if origin.key != target.key and (moved_cell := pairs.get((origin.pk, target.pk)))
         }
         self_moves = any(
             o.key == t.key and (o.pk, t.pk) in pairs

@@ -24,7 +24,8 @@ def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
                     copy.write_row(row)
             return
         marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})", rows)
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # any iterable of rows will do
 
 
 def ids_reserve(*, table: str, count: int, column: str = "id") -> list[int]:

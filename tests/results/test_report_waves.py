@@ -1,5 +1,7 @@
 """Which wave speaks: the latest with enough answers; quieter waves say how many they need."""
 
+from typing import cast
+
 import pytest
 
 from results.models import Cell, Snapshot
@@ -21,7 +23,7 @@ def _quiet_census(answered: int = 30) -> Snapshot:
     for cell in snapshot.cells.filter(
         measure="share", wave="2026", question="frameworks_used", dimension=""
     ):
-        cell.base_n, cell.count = answered, min(cell.count, answered)
+        cell.base_n, cell.count = answered, min(cell.count or 0, answered)
         cell.share = cell.count / answered
         cell.save()
     # 2022 breakdowns, so the 2022 wave that speaks has some.
@@ -107,7 +109,7 @@ def test_a_hidden_count_says_fewer_than_k():
 
 def _quiet_series() -> Snapshot:
     series = SeriesFactory(slug="quiet", title="Quiet Census", report_spec=REPORT_SPEC)
-    snapshot = SnapshotFactory(series=series)
+    snapshot = cast(Snapshot, SnapshotFactory(series=series))
     summary = snapshot.summary
     summary["waves"] = [w for w in summary["waves"] if w["label"] == "2026"]
     summary["waves"][0].update(n=30, fielded_to=None)

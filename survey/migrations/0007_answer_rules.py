@@ -23,7 +23,7 @@ def census_rules(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('survey', '0005_channel_approval'),
+        ('survey', '0006_series_report_spec'),
     ]
 
     operations = [
