@@ -47,6 +47,7 @@ CELL_COLUMNS = [
     "measure",
     "compare_wave",
     "design_effect",
+    "synthetic",
 ]
 CELL_COLUMN_MEANINGS = {
     "series": "The series' slug.",
@@ -69,6 +70,7 @@ CELL_COLUMN_MEANINGS = {
     "measure": "share, change, retention or migration.",
     "compare_wave": "For change: the earlier wave compared with.",
     "design_effect": "Variance inflation from weighting (1 when unweighted).",
+    "synthetic": "true when the series is synthetic demo data describing no real people.",
 }
 CODEBOOK_COLUMNS = [
     "record",
@@ -181,8 +183,11 @@ def break_text(found: dict[str, Any]) -> str:
 
 def cell_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
     slug = snapshot.series.slug
+    series = (snapshot.summary or {}).get("series") or {}
+    synthetic = bool(series.get("is_synthetic", snapshot.series.is_synthetic))
     for cell in snapshot_cell_rows(snapshot):
         cell["series"] = slug
+        cell["synthetic"] = synthetic  # every row says so, not only the file name
         yield [cell[name] for name in CELL_COLUMNS]
 
 
@@ -193,6 +198,7 @@ def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
     synthetic = bool(series.get("is_synthetic", snapshot.series.is_synthetic))
 
     def row(record: str, **values: Any) -> list[Any]:
+        values.setdefault("synthetic", synthetic)  # every row says so, not only the file name
         return [record if name == "record" else values.get(name) for name in CODEBOOK_COLUMNS]
 
     yield row(

@@ -45,6 +45,7 @@ def test_cells_csv_has_the_fixed_columns_and_one_row_per_cell(client):
         "measure",
         "compare_wave",
         "design_effect",
+        "synthetic",
     ]
     assert len(rows) == snapshot.cells.count()
     pytorch = next(
@@ -176,3 +177,14 @@ def test_codebook_lists_questions_choices_flags_and_sources_per_wave(client):
 def test_exports_of_an_unknown_series_are_404(client):
     assert client.get("/reports/nope/cells.csv").status_code == 404
     assert client.get("/reports/nope/codebook.csv").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_every_row_of_both_csvs_says_whether_the_series_is_synthetic(client, synthetic):
+    census_snapshot(synthetic=synthetic)
+    expected = "true" if synthetic else "false"
+    cells = read(client.get(CELLS))
+    codebook = read(client.get(CODEBOOK))
+    assert cells and {row["synthetic"] for row in cells} == {expected}
+    assert codebook and {row["synthetic"] for row in codebook} == {expected}
