@@ -362,7 +362,7 @@ def _region_view(snapshot: Snapshot, labels: Labels) -> tuple[list[dict], str]:
 
 
 def comparison_build(snapshot: Snapshot) -> Comparison | None:
-    """The comparison for a published snapshot, or None when there are no signals."""
+    """The comparison for a published snapshot, or None without signals or survey shares."""
     sources = [source for source in signal_sources() if source.key in LINES]
     if not sources:
         return None
@@ -375,9 +375,11 @@ def comparison_build(snapshot: Snapshot) -> Comparison | None:
         label = summary_labels.choice(HEADLINE_QUESTION, key)
         labels[key] = names[key] if label == key else label
     rows = _survey_rows(snapshot, focus, labels)
-    lines = []
-    if rows:
-        lines.append({"line": rows[0]["line"], "source": SURVEY})
+    if not rows:
+        # Signals stand beside a survey's framework shares; without them there is nothing to
+        # set them beside (a poll's report, another series).
+        return None
+    lines = [{"line": rows[0]["line"], "source": SURVEY}]
     for source in sources:
         mine = _signal_rows(source, focus, labels)
         if mine:

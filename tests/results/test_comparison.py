@@ -1,6 +1,8 @@
 import csv
 import io
 import re
+import sys
+import types
 
 import pytest
 
@@ -226,3 +228,22 @@ def test_the_codebook_lists_the_outside_sources(client, signals_loaded):
     signals = {row["key"]: row for row in rows if row["record"] == "signal"}
     assert set(signals) == SIGNAL_KEYS
     assert signals["github-innovation-graph"]["license"] == "CC0 1.0"
+
+
+@pytest.mark.django_db
+def test_a_report_without_the_headline_shares_shows_no_comparison(client, signals_loaded):
+    snapshot = census_snapshot()
+    snapshot.cells.filter(question="frameworks_used").delete()
+    assert comparison_build(snapshot) is None
+    assert "What other data says" not in client.get(REPORT).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_focus_comes_from_the_report_spec_when_there_is_one(monkeypatch, signals_loaded):
+    snapshot = census_snapshot()
+    spec = types.ModuleType("results.spec")
+    spec.spec_for = lambda series: types.SimpleNamespace(focus_choices=["pytorch", "tensorflow"])
+    monkeypatch.setitem(sys.modules, "results.spec", spec)
+    comparison = comparison_build(snapshot)
+    assert comparison.focus == ["pytorch", "tensorflow"]
+    assert {row["framework"] for row in comparison.rows} == {"pytorch", "tensorflow"}
