@@ -310,7 +310,9 @@ def _region_view(snapshot: Snapshot, labels: Labels) -> tuple[list[dict], str]:
     if source is None or not cells:
         return [], ""
     order = [wave["label"] for wave in summary_waves(snapshot.summary or {})]
-    latest = max((c["wave"] for c in cells), key=lambda w: order.index(w) if w in order else -1)
+    # The latest wave with a region share shown (a new wave may have every region hidden).
+    shown = [c["wave"] for c in cells if c["share"] is not None] or [c["wave"] for c in cells]
+    latest = max(shown, key=lambda w: order.index(w) if w in order else -1)
     quarters: dict[int, int] = defaultdict(int)
     for point in entity_points(source, ["pytorch", "tensorflow"]):
         quarters[point.start.year] += 1
