@@ -83,7 +83,7 @@ def publish(size: int, rng: np.random.Generator) -> tuple[str, int]:
     choices = np.array(["pytorch", "tensorflow", "keras", "jax", "scikit-learn", "=cmd|x"])
     dimensions = np.array(["", "role", "region", "company_size"])
     segments = np.array(["", "student", "europe", "10000-plus", "ml-engineer"])
-    flags = np.array(["", "", "", "suppressed-count", "low-n-eff", "no-detectable-change"])
+    flags = np.array(["", "", "", "hidden", "low-n-eff", "no-detectable-change"])
     chunk = 200_000
     for start in range(0, size, chunk):
         n = min(chunk, size - start)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import csv_export, rebuild, report, submit
+from bench import csv_export, disclosure, rebuild, report, submit
 
 BENCHES = {
     "rebuild": rebuild.main,
     "csv": csv_export.main,
     "submit": submit.main,
     "report": report.main,
+    "disclosure": disclosure.main,
 }
 
 

@@ -157,7 +157,7 @@ def _cell_questions(snapshot: Snapshot) -> list[str]:
     },
 )
 class CellList(PublicReadOnly, generics.ListAPIView):
-    """Cells of the latest published snapshot; suppressed values are null with a flag."""
+    """Cells of the latest published snapshot; hidden values are null, flagged `hidden`."""
 
     serializer_class = CellSerializer
     pagination_class = Pagination

@@ -81,6 +81,7 @@ CODEBOOK_COLUMNS = [
     "key",
     "text",
     "is_dimension",
+    "group",
     "published",
     "source",
     "license",
@@ -246,8 +247,12 @@ def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
                 # Who was asked, when not everyone who reached the question.
                 yield row("universe", wave=wave, key=key, text=asked["universe"], **common)
             role = "row" if kind == "matrix" else "option"
-            for choice_key, label in asked.get("choices") or []:
-                yield row("choice", wave=wave, role=role, key=choice_key, text=label, **common)
+            coarser = asked.get("grouped_into") or ""
+            for choice_key, label, *group in asked.get("choices") or []:
+                # A finer question's choice names the coarser one it adds up into.
+                into = f"{coarser}:{group[0]}" if coarser and group and group[0] else ""
+                yield row("choice", wave=wave, role=role, key=choice_key, text=label,
+                          group=into, **common)  # fmt: skip
             for column_key, label in asked.get("columns") or []:
                 yield row("choice", wave=wave, role="column", key=column_key, text=label, **common)
     for found in summary.get("breaks") or []:

@@ -93,6 +93,11 @@ class Cell(models.Model):
     n_eff = models.FloatField(null=True, blank=True)
     design_effect = models.FloatField(null=True, blank=True)
     flag = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Why a value is hidden (small, small-base, secondary): for admins, never public.",
+    )
 
     class Meta:
         ordering = ["pk"]

@@ -126,6 +126,12 @@ def test_make_run_publishes_the_real_kaggle_waves_from_the_extracts(embedded_ser
     assert "2022" in report and "2018" in report
 
 
+def _log_tail(database) -> str:
+    """The end of the server's log beside the database, to say why a refresh failed."""
+    log = Path(database).parent / "run.log"
+    return "\n" + log.read_text()[-3000:] if log.exists() else ""
+
+
 def test_eight_parallel_respondents_on_sqlite_see_no_error_and_reach_the_report(
     embedded_server,
 ):
@@ -168,7 +174,9 @@ def test_eight_parallel_respondents_on_sqlite_see_no_error_and_reach_the_report(
             break
         time.sleep(1)
     else:
-        pytest.fail(f"the Census report did not reach {total} responses: {published}")
+        pytest.fail(
+            f"the Census report did not reach {total} responses: {published}{_log_tail(database)}"
+        )
     status, health = fetch(base + "/healthz")
     health = json.loads(health)
     assert status == 200

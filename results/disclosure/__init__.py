@@ -1,19 +1,18 @@
 """Disclosure control: the single funnel every public number passes through.
 
-A snapshot's counts form tables linked by sums: the choices of a single-choice question add
-up to its base, the segments of a single-choice dimension add up to the overall row (plus
-the respondents who did not answer the dimension, a group no cell shows), and so on. Each
-sum is a `Relation`. Primary suppression hides counts (or complements) between 1 and k-1
-and rows whose base is below k; complementary suppression then hides more cells until no
-hidden count can be recovered by subtraction, and no subtraction reveals a group of 1..k-1
-people. `audit_figures` proves that from the published values alone.
+`system` writes down what a reader holding everything published knows (docs/disclosure.md),
+`solver` finds the range of every hidden value and every group no cell shows, `suppression`
+hides values until every range is safe, and `auditing` proves it again from the stored,
+published cells alone. `rules` holds the other rules that withhold a public number.
 """
 
-from .auditing import AUDITED, Closure, Violation, audit, audit_figures, audit_table
+from .auditing import AUDITED, audit, audit_figures, wave_totals, waves_leaving_out
+from .figures import Context, Figure
 from .flags import (
     CONTRADICTIONS_EXCLUDED,
     FEWER_THAN_K,
     FLAGS,
+    HIDDEN,
     K_DEFAULT,
     K_MIN,
     LOW_N_EFF,
@@ -22,29 +21,32 @@ from .flags import (
     N_EFF_MIN,
     NO_DETECTABLE_CHANGE,
     NOT_ASKED,
+    REASON_BASE,
+    REASON_SECONDARY,
+    REASON_SMALL,
+    REASONS,
     RETENTION,
     RETENTION_QUESTION,
     SHARE,
     STILL_USING,
     STOPPED,
-    SUPPRESSED_BASE,
-    SUPPRESSED_COUNT,
-    SUPPRESSED_SECONDARY,
-    SUPPRESSING,
     TABLED_KINDS,
     UNIVERSE_BREAK,
     WORDING_BREAK,
     is_small,
     k_for,
 )
-from .suppression import protect, protect_counts, protect_table
-from .tables import Context, Figure, Item, Key, Relation, Table, build_tables, context_from_summary
+from .rules import crossed, share_shown, sparse_breakdowns, weighted_publishable
+from .solver import Range, Solver
+from .suppression import Protection, audit_system, protect, protect_counts, protect_people
+from .system import System, build_system
 
 __all__ = [
-    "CONTRADICTIONS_EXCLUDED",
     "AUDITED",
+    "CONTRADICTIONS_EXCLUDED",
     "FEWER_THAN_K",
     "FLAGS",
+    "HIDDEN",
     "K_DEFAULT",
     "K_MIN",
     "LOW_N_EFF",
@@ -53,34 +55,37 @@ __all__ = [
     "NOT_ASKED",
     "NO_DETECTABLE_CHANGE",
     "N_EFF_MIN",
+    "REASONS",
+    "REASON_BASE",
+    "REASON_SECONDARY",
+    "REASON_SMALL",
     "RETENTION",
     "RETENTION_QUESTION",
     "SHARE",
     "STILL_USING",
     "STOPPED",
-    "SUPPRESSED_BASE",
-    "SUPPRESSED_COUNT",
-    "SUPPRESSED_SECONDARY",
-    "SUPPRESSING",
     "TABLED_KINDS",
     "UNIVERSE_BREAK",
     "WORDING_BREAK",
-    "Closure",
     "Context",
     "Figure",
-    "Item",
-    "Key",
-    "Relation",
-    "Table",
-    "Violation",
+    "Protection",
+    "Range",
+    "Solver",
+    "System",
     "audit",
     "audit_figures",
-    "audit_table",
-    "build_tables",
-    "context_from_summary",
+    "audit_system",
+    "build_system",
+    "crossed",
+    "share_shown",
+    "sparse_breakdowns",
+    "weighted_publishable",
     "is_small",
     "k_for",
     "protect",
     "protect_counts",
-    "protect_table",
+    "protect_people",
+    "wave_totals",
+    "waves_leaving_out",
 ]

@@ -6,9 +6,16 @@ K_DEFAULT = 10
 K_MIN = 5
 N_EFF_MIN = 30
 
-SUPPRESSED_COUNT = "suppressed-count"
-SUPPRESSED_BASE = "suppressed-base"
-SUPPRESSED_SECONDARY = "suppressed-secondary"
+HIDDEN = "hidden"  # the one public flag for a hidden value, whatever the reason
+# Why a value is hidden: kept for admins and the audit log (Cell.reason), never public.
+REASON_SMALL = "small"  # the count, or its base minus the count, is 1 to k-1
+REASON_BASE = "small-base"  # fewer than k people in the group answered
+REASON_SECONDARY = "secondary"  # hidden so that another hidden value cannot be worked out
+REASONS = {
+    REASON_SMALL: "The count, or the base minus the count, is between 1 and k-1.",
+    REASON_BASE: "Fewer than k people in this group answered the question.",
+    REASON_SECONDARY: "Hidden so that another hidden value cannot be narrowed below k.",
+}
 LOW_N_EFF = "low-n-eff"
 WORDING_BREAK = "wording-break"
 UNIVERSE_BREAK = "universe-break"
@@ -17,22 +24,24 @@ NO_DETECTABLE_CHANGE = "no-detectable-change"
 NOT_ASKED = "not-asked"
 FEWER_THAN_K = "fewer than k"
 
+# The public flags and what each means: the one definition the pages, CSVs and API use.
 FLAGS: dict[str, str] = {
     "": "Published.",
-    SUPPRESSED_COUNT: "Hidden: the count, or the base minus the count, is between 1 and k-1.",
-    SUPPRESSED_BASE: "Hidden: fewer than k people answered in this group.",
-    SUPPRESSED_SECONDARY: "Hidden so that another hidden value cannot be worked out by "
-    "subtraction.",
-    LOW_N_EFF: "Share not shown: the effective sample size is below 30.",
-    WORDING_BREAK: "No change shown: the question's wording differs between the waves.",
-    UNIVERSE_BREAK: "No change shown: the question was asked of a different group of "
-    "respondents in the two waves.",
-    NO_DETECTABLE_CHANGE: "The 95% interval of the change includes zero.",
+    HIDDEN: "Hidden to protect small groups: the value is under k, or it could otherwise be "
+    "worked out to within less than k (by subtraction, or by combining published tables).",
+    LOW_N_EFF: "Not shown: the effective sample size is below the minimum for a reliable share.",
+    WORDING_BREAK: "Not comparable: the question was worded differently in the earlier wave.",
+    UNIVERSE_BREAK: "Not comparable: the question was asked of a different group of "
+    "respondents in the earlier wave (see the codebook's universe).",
+    NO_DETECTABLE_CHANGE: "No detectable change: the 95% interval of the change includes zero.",
+    NOT_ASKED: "Not asked in this wave.",
     CONTRADICTIONS_EXCLUDED: "Published; answers that contradict themselves (a move from a "
-    "choice to itself, or a 'none' answer ticked together with another) are left out.",
-    NOT_ASKED: "The question was not asked in this wave.",
+    "choice to itself, or a 'none' answer ticked together with another) are left out of this "
+    "measure.",
 }
-SUPPRESSING = frozenset({SUPPRESSED_COUNT, SUPPRESSED_BASE, SUPPRESSED_SECONDARY})
+# Flags under which a cell's values are public.
+SHOWN_FLAGS = frozenset({"", NO_DETECTABLE_CHANGE, CONTRADICTIONS_EXCLUDED})
+SUPPRESSING = frozenset({HIDDEN})
 
 # Census questions with measures of their own; they join the tables of their sources.
 RETENTION_QUESTION = "framework_status"

@@ -15,25 +15,10 @@ from django.db.models import Max, QuerySet
 
 from survey.models import Series
 
+from ..disclosure.flags import FLAGS, NOT_ASKED, SHOWN_FLAGS
 from ..models import Cell, Snapshot
 
-FLAG_MEANINGS: dict[str, str] = {
-    "": "Published.",
-    "suppressed-count": "Suppressed: fewer than k people gave this answer, or fewer than k "
-    "did not.",
-    "suppressed-base": "Suppressed: fewer than k people in this group answered the question.",
-    "suppressed-secondary": "Suppressed so that another suppressed value cannot be worked out "
-    "by subtraction.",
-    "low-n-eff": "Not shown: the effective sample size is below the minimum for a reliable share.",
-    "wording-break": "Not comparable: the question was worded differently in the earlier wave.",
-    "universe-break": "Not comparable: the question was asked of a different group of "
-    "respondents in the earlier wave (see the codebook's universe).",
-    "no-detectable-change": "No detectable change: the 95% interval of the change includes zero.",
-    "not-asked": "Not asked in this wave.",
-    "contradictions-excluded": "Published; answers that contradict themselves (a move from a "
-    "choice to itself, or a 'none' answer ticked together with another) are left out of this "
-    "measure.",
-}
+FLAG_MEANINGS = FLAGS
 VALUE_FIELDS = (
     "count",
     "share",
@@ -43,9 +28,6 @@ VALUE_FIELDS = (
     "ci_low_weighted",
     "ci_high_weighted",
 )
-# Flags under which no value is public. Unknown flags count as hiding: a flag added to the
-# disclosure step later must not start leaking here.
-SHOWN_FLAGS = frozenset({"", "no-detectable-change", "contradictions-excluded"})
 CELL_FIELDS = (
     "measure",
     "wave",
@@ -75,7 +57,8 @@ def cell_public(values: dict[str, Any]) -> dict[str, Any]:
     masked = dict(values)
     for name in VALUE_FIELDS:
         masked[name] = None
-    if flag in ("suppressed-base", "not-asked"):
+    # Unknown flags (older snapshots' suppressed-*) hide too: a flag added later never leaks.
+    if flag == NOT_ASKED or values.get("base_n") is None:
         masked["base_n"] = None
         masked["n_eff"] = None
     return masked

@@ -48,14 +48,50 @@ def _progress(job_id: int | None, percent: int, message: str) -> None:
 
 
 def _context(waves: list[Survey]) -> Context:
+    """What the attacker's model knows of the questions (the latest wave's kind wins)."""
     kinds: dict[str, str] = {}
     dimension_kinds: dict[str, str] = {}
-    for survey in waves:  # the latest wave's kind wins
-        for question in survey.questions.all():
+    groupings: dict[str, tuple[str, dict[str, str]]] = {}
+    for survey in waves:
+        by_pk = {q.pk: q for q in survey.questions.all()}
+        for question in by_pk.values():
             kinds[question.key] = question.kind
             if question.is_dimension and question.kind in SEGMENT_KINDS:
                 dimension_kinds[question.key] = question.kind
-    return Context(kinds=kinds, dimension_kinds=dimension_kinds)
+            coarser = by_pk.get(question.grouped_into_id) if question.grouped_into_id else None
+            if coarser is not None:
+                mapping = {c.key: c.group_key for c in question.options if c.group_key}
+                groupings[question.key] = (coarser.key, mapping)
+    return Context(kinds=kinds, dimension_kinds=dimension_kinds, groupings=groupings)
+
+
+def _weighted_shown(
+    protected: list[Figure], raked_on: list[str], cap: int | None, totals: dict[str, int | None]
+) -> list[bool]:
+    """Per figure, whether its weighted share may be published (see rules)."""
+    if len(raked_on) != 1:
+        return [False] * len(protected)
+    dimension = raked_on[0]
+    broken: set[tuple[str, str, str, str, str]] = set()
+    complete: dict[str, bool] = {}
+    for figure in protected:
+        if figure.dimension == dimension and (figure.count is None or figure.base_n is None):
+            broken.add((figure.measure, figure.wave, figure.question, figure.choice, figure.option))
+        if figure.question == dimension and not figure.dimension:
+            complete[figure.wave] = figure.base_n is not None and figure.base_n == totals.get(
+                figure.wave
+            )
+    return [
+        disclosure.weighted_publishable(
+            raked_on=raked_on,
+            employer_cap=cap,
+            dimension=f.dimension,
+            row_shown=complete.get(f.wave, False)
+            and f.count is not None
+            and (f.measure, f.wave, f.question, f.choice, f.option) not in broken,
+        )
+        for f in protected
+    ]
 
 
 def _digest(record: dict[str, Any]) -> str:
@@ -95,18 +131,44 @@ def snapshot_build(
     figures: list[Figure] = []
     sums: list[Sums | None] = []
     design_effects: dict[str, float | None] = {}
+    summary = summary_build(series, waves, k, weighted, targets, design_effects)
+    totals = disclosure.wave_totals(summary)
     for index, survey in enumerate(waves):
         report_progress(5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
+        if not totals.get(survey.wave_label):
+            continue  # fewer than k respondents (or none): the wave publishes its summary only
         result = wave_figures(survey, targets=targets, cap=series.employer_cap, weighted=weighted)
         figures += result.figures
         sums += result.sums
         design_effects[survey.wave_label] = result.design_effect
+    thin = disclosure.sparse_breakdowns(figures, k)
+    kept = [i for i, f in enumerate(figures) if (f.wave, f.question, f.dimension) not in thin]
+    figures, sums = [figures[i] for i in kept], [sums[i] for i in kept]
+    summary["withheld_breakdowns"] = sorted([list(key) for key in thin])
+    summary["weighting"]["design_effect"] = {
+        label: d for label, d in design_effects.items() if d is not None
+    }
     report_progress(75, "Protecting small groups")
-    protected = disclosure.protect(figures, _context(waves), k)
-    cells = [cell_estimate(shown, s) for shown, s in zip(protected, sums, strict=True)]
+    context = _context(waves)
+    left_out = frozenset(
+        f.wave
+        for f in figures
+        if f.measure == disclosure.RETENTION and f.flag == disclosure.CONTRADICTIONS_EXCLUDED
+    )
+    for wave in summary["waves"]:
+        wave["contradictions_excluded"] = wave["label"] in left_out
+    protection = disclosure.protect(figures, context, k, totals, left_out)
+    summary["withheld_waves"] = protection.withheld
+    sums = [s for f, s in zip(figures, sums, strict=True) if f.wave not in protection.withheld]
+    parameters["disclosure_model"] = context.as_dict()
+    raked_on = sorted({t.dimension for t in targets}) if weighted else []
+    shown_weighted = _weighted_shown(protection.figures, raked_on, series.employer_cap, totals)
+    cells = [
+        cell_estimate(shown, s, w)
+        for shown, s, w in zip(protection.figures, sums, shown_weighted, strict=True)
+    ]
     cells_intervals(cells)
     cells += change_cells(cells, waves)
-    summary = summary_build(series, waves, k, weighted, targets, design_effects)
     watermark = state["watermark"]
     inputs = {
         "series": series.slug,

@@ -49,6 +49,7 @@ class CellValues:
     n_eff: float | None = None
     design_effect: float | None = None
     flag: str = ""
+    reason: str = ""  # why a value is hidden: for admins, never public
 
 
 CELL_COLUMNS = tuple(f.name for f in fields(CellValues))
@@ -68,7 +69,7 @@ def rounded(value: float | None) -> float | None:
     return None if value is None else round(float(value), DIGITS)
 
 
-def cell_estimate(shown: Figure, sums: Sums | None) -> CellValues:
+def cell_estimate(shown: Figure, sums: Sums | None, weighted_shown: bool = True) -> CellValues:
     cell = CellValues(
         measure=shown.measure,
         wave=shown.wave,
@@ -80,6 +81,7 @@ def cell_estimate(shown: Figure, sums: Sums | None) -> CellValues:
         base_n=shown.base_n,
         count=shown.count,
         flag=shown.flag,
+        reason=shown.reason,
     )
     if shown.count is None or not shown.base_n:
         return cell
@@ -87,11 +89,11 @@ def cell_estimate(shown: Figure, sums: Sums | None) -> CellValues:
     if sums is not None and sums.base_w > 0:
         n_eff = estimates.n_effective(sums.base_w, sums.base_w2)
     cell.n_eff = rounded(n_eff)
-    if n_eff < disclosure.N_EFF_MIN:
+    if not disclosure.share_shown(n_eff):
         cell.flag = disclosure.LOW_N_EFF
         return cell
     cell.share = rounded(shown.count / shown.base_n)
-    if sums is not None and sums.base_w > 0:
+    if sums is not None and sums.base_w > 0 and weighted_shown:
         cell.share_weighted = rounded(min(1.0, sums.count_w / sums.base_w))
         cell.design_effect = rounded(estimates.design_effect(shown.base_n, n_eff))
     return cell

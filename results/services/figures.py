@@ -214,9 +214,13 @@ def wave_figures(
 
     segments: list[tuple[Question | None, Choice | None]] = [(None, None)]
     segments += [(d, c) for d in dimensions for c in option_choices(d)]
+    dimension_keys = [d.key for d in dimensions]
+    finer = {q.key for q in questions if q.grouped_into_id}
     for question in questions:
         for dimension, segment in segments:
-            if dimension is not None and dimension.pk == question.pk:
+            if dimension is not None and not disclosure.crossed(
+                question.key, dimension.key, dimension_keys, finer
+            ):
                 continue
 
             prefix: tuple[int, ...]

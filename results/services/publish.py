@@ -36,8 +36,10 @@ def snapshot_publish(*, snapshot_id: int, user: Any = None) -> Snapshot:
             snapshot.audit_report = report
             snapshot.save(update_fields=["audit_passed", "audit_report"])
     if not report["passed"]:
+        first = (report.get("violations") or report.get("summary_leaks") or [])[:1]
         raise SnapshotNotPublishableError(
-            f"{snapshot} fails the disclosure audit: {report['violation_count']} problem(s)."
+            f"{snapshot} fails the disclosure audit: {report.get('violation_count', 0)} "
+            f"problem(s), first {first}"
         )
     logger.info("Published %s", snapshot)
     return snapshot

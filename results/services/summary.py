@@ -19,15 +19,6 @@ from .structure import (
 )
 
 
-def _people(counts: dict[str, int], k: int, total: int, other: str) -> dict[str, int | None]:
-    """Counts of people in a summary: names of small groups are pooled, small counts hidden."""
-    pooled: dict[str, int] = {}
-    for key, n in counts.items():
-        name = key if n >= k else other
-        pooled[name] = pooled.get(name, 0) + n
-    return disclosure.protect_counts(pooled, k, total=total)
-
-
 def summary_build(
     series: Series,
     waves: list[Survey],
@@ -59,8 +50,10 @@ def summary_build(
                 "fielded_to": survey.fielded_to.isoformat() if survey.fielded_to else None,
                 "n": None if disclosure.is_small(n, k) else n,
                 "n_excluded": None if disclosure.is_small(n_excluded, k) else n_excluded,
-                "exclusions": _people(dict(reasons), k, n_excluded, "other reasons"),
-                "channels": _people(dict(channels), k, n, "other channels"),
+                "exclusions": disclosure.protect_people(
+                    dict(reasons), k, n_excluded, "other reasons"
+                ),
+                "channels": disclosure.protect_people(dict(channels), k, n, "other channels"),
                 "null_means": disclosure.FEWER_THAN_K,
                 "source": survey.source,
                 "license": survey.license,
@@ -108,10 +101,16 @@ def _questions_summary(waves: list[Survey]) -> list[dict[str, Any]]:
             )
             matrix = question.kind == Question.Kind.MATRIX
             choices = row_choices(question) if matrix else option_choices(question)
+            coarser = question.grouped_into.key if question.grouped_into is not None else ""
             entry["waves"][survey.wave_label] = {
                 "text": question.text,
                 "universe": question.universe,
-                "choices": [[c.key, c.label] for c in choices] if published else [],
+                "grouped_into": coarser,
+                "choices": [
+                    [c.key, c.label, c.group_key] if coarser else [c.key, c.label] for c in choices
+                ]
+                if published
+                else [],
                 "columns": (
                     [[c.key, c.label] for c in column_choices(question)] if published else []
                 ),

@@ -263,7 +263,7 @@ def census_cells(snapshot: Snapshot, *, hostile: bool = False) -> list[Cell]:
             cells.append(share_cell(round(share * 800), 800, option=option, **fields))
     cells.append(
         suppressed_cell(
-            "suppressed-count",
+            "hidden",
             wave="2026",
             question="framework_status",
             choice="keras",
@@ -299,7 +299,7 @@ def census_cells(snapshot: Snapshot, *, hostile: bool = False) -> list[Cell]:
         )
     cells.append(
         suppressed_cell(
-            "suppressed-count",
+            "hidden",
             measure=Cell.Measure.MIGRATION,
             wave="2026",
             question="migration",
@@ -318,9 +318,9 @@ def census_cells(snapshot: Snapshot, *, hostile: bool = False) -> list[Cell]:
                 "segment": segment,
             }
             if segment == "10000-plus" and choice == "tensorflow":
-                cells.append(suppressed_cell("suppressed-count", **fields))
+                cells.append(suppressed_cell("hidden", **fields))
             elif segment == "10000-plus":
-                cells.append(suppressed_cell("suppressed-secondary", **fields))
+                cells.append(suppressed_cell("hidden", **fields))
             else:
                 cells.append(share_cell(60 if choice == "pytorch" else 40, 150, **fields))
     for segment, _ in ROLES[:3]:

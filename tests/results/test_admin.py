@@ -28,7 +28,7 @@ def test_publish_button_publishes_a_passing_snapshot(admin_client, demo_series):
 
 def test_publish_button_refuses_a_snapshot_whose_audit_fails(admin_client, demo_series):
     snapshot = snapshot_build(series_id=demo_series.pk)
-    hidden = snapshot.cells.filter(flag="suppressed-count").first()
+    hidden = snapshot.cells.filter(flag="hidden").first()
     Cell.objects.filter(pk=hidden.pk).update(count=2, flag="")
     response = admin_client.post(f"/admin/results/snapshot/{snapshot.pk}/publish/", follow=True)
     snapshot.refresh_from_db()

@@ -83,11 +83,17 @@ def test_every_missing_value_carries_a_flag(demo_series):
 
 def test_segments_are_one_dimension_at_a_time(demo_series):
     snapshot = snapshot_build(series_id=demo_series.pk)
-    dimensions = set(snapshot.cells.exclude(dimension="").values_list("dimension", flat=True))
+    crossed = set(snapshot.cells.exclude(dimension="").values_list("wave", "question", "dimension"))
+    withheld = {tuple(key) for key in snapshot.summary["withheld_breakdowns"]}
+    dimensions = {d for _, _, d in crossed | withheld}
     assert dimensions == {
         "role", "company_size", "industry", "region", "ml_experience", "project_types"
     }  # fmt: skip
+    assert not crossed & withheld
     assert not snapshot.cells.filter(question="role", dimension="role").exists()
+    # A cross of two dimensions is published one way only, and country is never crossed.
+    assert not {(w, d, q) for w, q, d in crossed} & crossed
+    assert not any(q == "country" for _, q, _ in crossed | withheld)
 
 
 def test_rebuilding_the_same_inputs_gives_identical_cells(demo_series):
@@ -192,11 +198,11 @@ def test_migration_cells_count_moves_between_different_frameworks(demo_series):
     moves = _moves("2024")
     self_moves = [m for m in moves if m[1] == m[2]]
     assert self_moves, "the demo has moves from a framework to itself"
-    assert {c.base_n for c in pairs} == {len(moves) - len(self_moves)}
+    assert {c.base_n for c in pairs} <= {len(moves) - len(self_moves), None}
     assert not pairs.filter(choice=F("option")).exists()
     published = [c for c in pairs if c.count is not None]
-    assert published and all(c.count == 0 or c.count >= 10 for c in published)
-    assert {c.flag for c in published} == {disclosure.CONTRADICTIONS_EXCLUDED}
+    assert all(c.count == 0 or c.count >= 10 for c in published)
+    assert {c.flag for c in published} <= {disclosure.CONTRADICTIONS_EXCLUDED}
 
 
 def test_none_with_a_framework_is_left_out_of_retention_and_migration(demo_series):
@@ -240,7 +246,7 @@ def test_none_with_a_framework_is_left_out_of_retention_and_migration(demo_serie
     )
     moves = [m for m in _moves("2024") if m[1] != m[2] and m[0] not in left_out]
     pairs = snapshot.cells.filter(measure="migration", wave="2024")
-    assert {c.base_n for c in pairs} == {len(moves)}
+    assert {c.base_n for c in pairs} <= {len(moves), None}
     assert snapshot.audit_passed
 
 
@@ -282,7 +288,7 @@ def test_weighting_fills_weighted_columns_with_design_effect(demo_series):
 
 def test_publish_refuses_a_snapshot_whose_audit_fails(demo_series):
     snapshot = snapshot_build(series_id=demo_series.pk)
-    hidden = snapshot.cells.filter(measure="share", flag="suppressed-count").first()
+    hidden = snapshot.cells.filter(measure="share", flag="hidden").first()
     Cell.objects.filter(pk=hidden.pk).update(count=3, flag="")
     with pytest.raises(SnapshotNotPublishableError):
         snapshot_publish(snapshot_id=snapshot.pk)

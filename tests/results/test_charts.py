@@ -105,7 +105,7 @@ def test_suppressed_cells_are_not_drawn_and_their_table_row_says_why():
     texts = [[cell.text for cell in row] for row in rows]
     large = [row for row in texts if row[1] == "10,000 or more employees"]
     assert len(large) == 2 and all(row[3] == "—" and row[4] == "" for row in large)
-    assert any(row[-1].startswith("Suppressed: fewer than k") for row in large)
+    assert any(row[-1].startswith("Hidden to protect small groups") for row in large)
     assert head[-2:] == ["n", "Note"]
 
 

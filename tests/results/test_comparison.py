@@ -150,7 +150,7 @@ def test_the_region_view_sets_github_economies_beside_the_survey_regions(signals
         choice="pytorch",
         dimension="region",
         segment="north-america",
-        flag="suppressed-base",
+        flag="hidden",
     )
     regions = {region["region"]: region for region in comparison_build(snapshot).regions}
     region = regions["north-america"]

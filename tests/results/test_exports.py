@@ -68,7 +68,7 @@ def test_cells_csv_leaves_suppressed_values_empty_with_their_flag(client):
     census_snapshot()
     text = b"".join(client.get(CELLS).streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    suppressed = [r for r in rows if r["flag"].startswith("suppressed")]
+    suppressed = [r for r in rows if r["flag"] == "hidden"]
     assert suppressed
     assert all(r["share"] == r["count"] == r["ci_low"] == "" for r in suppressed)
     assert str(LEAK) not in text
@@ -164,7 +164,7 @@ def test_codebook_lists_questions_choices_flags_and_sources_per_wave(client):
     assert name["published"] == "false"
     size = next(r for r in rows if r["record"] == "question" and r["question"] == "company_size")
     assert size["is_dimension"] == "true"
-    flag = next(r for r in rows if r["record"] == "flag" and r["key"] == "suppressed-secondary")
+    flag = next(r for r in rows if r["record"] == "flag" and r["key"] == "hidden")
     assert "subtraction" in flag["text"]
     source = next(r for r in rows if r["record"] == "source" and r["wave"] == "2026")
     assert source["license"] == "CC BY 4.0" and source["attribution"].startswith("Tally")

@@ -102,7 +102,7 @@ def test_a_hidden_count_says_fewer_than_k():
     snapshot = _quiet_census()
     snapshot.cells.filter(
         measure="share", wave="2026", question="frameworks_used", dimension=""
-    ).update(flag="suppressed-base", base_n=None)
+    ).update(flag="hidden", base_n=None)
     report = report_build(snapshot)
     assert report.state("2026").shortfall == "not enough answers yet: fewer than 10 of 100 needed"
 

@@ -114,7 +114,7 @@ def test_rebuild_reports_command_builds_publishes_and_summarizes(demo_series, ca
     call_command("rebuild_reports", "--series", demo_series.slug, "--publish")
     out = capsys.readouterr().out
     assert "audit passed" in out
-    assert "suppressed" in out
+    assert "hidden" in out
     assert Snapshot.objects.latest_published(demo_series) is not None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from results import disclosure
 from results.models import RebuildJob, Snapshot
 from results.services import SnapshotNotPublishableError, job_run, job_take, snapshot_publish
 from survey.models import Series
@@ -84,9 +85,9 @@ class Command(BaseCommand):
 
     def _report(self, snapshot: Snapshot) -> None:
         cells = snapshot.cells.count()
-        hidden = snapshot.cells.filter(flag__startswith="suppressed").count()
+        hidden = snapshot.cells.filter(flag=disclosure.HIDDEN).count()
         audit = "passed" if snapshot.audit_passed else "FAILED"
         self.stdout.write(
             f"{snapshot.series.slug}: snapshot {snapshot.pk}, {snapshot.response_count} responses, "
-            f"{cells} cells, {hidden} suppressed, audit {audit}"
+            f"{cells} cells, {hidden} hidden, audit {audit}"
         )

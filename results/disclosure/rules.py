@@ -1,0 +1,64 @@
+"""Rules that withhold a public number besides suppression: what is crossed, n_eff, weights."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .figures import Figure
+from .flags import N_EFF_MIN, is_small
+
+# A breakdown is withheld when more than this share of its answers would be hidden anyway.
+SPARSE_SHARE = 0.5
+
+
+def crossed(question: str, dimension: str, dimensions: list[str], finer: set[str]) -> bool:
+    """Whether `question` is published broken down by `dimension`.
+
+    A finer question that adds up into a coarser one (country into region) is published
+    overall only, so a parent and its children are never both crossed with a dimension. A
+    cross of two dimensions is published once, broken down by the earlier of the two.
+    """
+    if question == dimension or question in finer:
+        return False
+    if question in dimensions and dimensions.index(question) < dimensions.index(dimension):
+        return False
+    return True
+
+
+def share_shown(n_eff: float) -> bool:
+    """A share is shown only when its effective sample size reaches N_EFF_MIN."""
+    return n_eff >= N_EFF_MIN
+
+
+def weighted_publishable(
+    *, raked_on: list[str], employer_cap: int | None, dimension: str, row_shown: bool
+) -> bool:
+    """Whether a weighted share adds nothing to what the published counts already say.
+
+    Raked on one dimension with no employer cap, every respondent in a segment of that
+    dimension has the same weight, so a whole-sample weighted share is a fixed combination
+    of its published breakdown by that dimension (and the published targets and trim
+    bounds). Any other weighted figure would add equations a reader could solve: withheld.
+    """
+    return len(raked_on) == 1 and not employer_cap and not dimension and row_shown
+
+
+def sparse_breakdowns(figures: list[Figure], k: int) -> set[tuple[str, str, str]]:
+    """Breakdowns (wave, question, dimension) too thin to publish.
+
+    When most of a breakdown's nonzero counts are under k (or leave fewer than k in their
+    row), hiding them and then enough others to protect them would leave a table of gaps
+    that says nothing: the breakdown is withheld whole, and the report says there are not
+    enough answers for it. It also keeps the disclosure system small for a small wave.
+    """
+    small: dict[tuple[str, str, str], int] = defaultdict(int)
+    nonzero: dict[tuple[str, str, str], int] = defaultdict(int)
+    for figure in figures:
+        if not figure.dimension or not figure.count:
+            continue
+        key = (figure.wave, figure.question, figure.dimension)
+        nonzero[key] += 1
+        rest = None if figure.base_n is None else figure.base_n - figure.count
+        if is_small(figure.base_n, k) or is_small(figure.count, k) or is_small(rest, k):
+            small[key] += 1
+    return {key for key, n in nonzero.items() if small[key] > SPARSE_SHARE * n}
