@@ -40,9 +40,10 @@ def _series(slug: str) -> dict[str, float | int | str]:
         if totals.get(survey.wave_label):
             figures += wave_figures(survey, targets=[], cap=None, weighted=False).figures
     floor = time.perf_counter() - started
-    thin = disclosure.sparse_breakdowns(figures, K)
-    figures = [f for f in figures if (f.wave, f.question, f.dimension) not in thin]
     context = build._context(waves)
+    multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
+    thin = disclosure.sparse_breakdowns(figures, K, multi)
+    figures = [f for f in figures if not disclosure.withheld(f, thin)]
     started = time.perf_counter()
     protection = disclosure.protect(figures, context, K, totals)
     protect_s = time.perf_counter() - started

@@ -201,7 +201,9 @@ class SnapshotAdmin(admin.ModelAdmin):
                 and request.user.has_perm("results.change_snapshot")
             ),
             "flag_counts": list(
-                snapshot.cells.values("flag").annotate(n=Count("id")).order_by("flag")
+                snapshot.cells.values("flag", "reason")
+                .annotate(n=Count("id"))
+                .order_by("flag", "reason")
             ),
         }
         return super().change_view(request, object_id, form_url, extra)
@@ -266,8 +268,8 @@ class WeightingTargetAdmin(admin.ModelAdmin):
 @admin.register(Cell)
 class CellAdmin(admin.ModelAdmin):
     list_display = ["snapshot", "measure", "wave", "question", "choice", "option", "dimension",
-                    "segment", "base_n", "count", "share", "flag"]  # fmt: skip
-    list_filter = ["measure", "flag"]
+                    "segment", "base_n", "count", "share", "flag", "reason"]  # fmt: skip
+    list_filter = ["measure", "flag", "reason"]
     search_fields = ["question", "choice"]
     list_select_related = ["snapshot__series"]
     show_full_result_count = False

@@ -202,6 +202,13 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             "breakdown_wave": wave,
             "breakdown_state": built.state(wave),
             "breakdowns": [charts[c.name] for c in built.breakdowns.get(wave, [])],
+            "withheld": sorted(
+                {
+                    str(d).replace("_", " ")
+                    for w, q, d, *choice in snapshot.summary.get("withheld_breakdowns", [])
+                    if w == wave and q == built.spec.headline_question and not choice
+                }
+            ),
             "wave_links": _wave_links(slug, built, wave),
             "unknown_wave": asked if asked and built.state(asked) is None else "",
             "methodology": methodology,

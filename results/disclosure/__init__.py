@@ -36,7 +36,7 @@ from .flags import (
     is_small,
     k_for,
 )
-from .rules import crossed, share_shown, sparse_breakdowns, weighted_publishable
+from .rules import crossed, share_shown, sparse_breakdowns, weighted_publishable, withheld
 from .solver import Range, Solver
 from .suppression import Protection, audit_system, protect, protect_counts, protect_people
 from .system import System, build_system
@@ -81,6 +81,7 @@ __all__ = [
     "share_shown",
     "sparse_breakdowns",
     "weighted_publishable",
+    "withheld",
     "is_small",
     "k_for",
     "protect",

@@ -43,22 +43,40 @@ def weighted_publishable(
     return len(raked_on) == 1 and not employer_cap and not dimension and row_shown
 
 
-def sparse_breakdowns(figures: list[Figure], k: int) -> set[tuple[str, str, str]]:
-    """Breakdowns (wave, question, dimension) too thin to publish.
+def sparse_breakdowns(
+    figures: list[Figure], k: int, multi: frozenset[str] = frozenset()
+) -> set[tuple[str, ...]]:
+    """Breakdowns too thin to publish: (wave, question, dimension), or for a multiple-choice
+    question (in `multi`) one answer's column of a breakdown, (wave, question, dimension,
+    choice).
 
-    When most of a breakdown's nonzero counts are under k (or leave fewer than k in their
-    row), hiding them and then enough others to protect them would leave a table of gaps
-    that says nothing: the breakdown is withheld whole, and the report says there are not
-    enough answers for it. It also keeps the disclosure system small for a small wave.
+    When most nonzero counts of a breakdown (or of one answer across the segments of a
+    multiple-choice breakdown, whose answers do not add up) are under k or leave fewer than
+    k in their row, hiding them and then enough others to protect them would leave a table
+    of gaps that says nothing: it is withheld whole, and the report says so. It also keeps
+    the disclosure system small for a small wave.
     """
-    small: dict[tuple[str, str, str], int] = defaultdict(int)
-    nonzero: dict[tuple[str, str, str], int] = defaultdict(int)
+    small: dict[tuple[str, ...], int] = defaultdict(int)
+    nonzero: dict[tuple[str, ...], int] = defaultdict(int)
     for figure in figures:
         if not figure.dimension or not figure.count:
             continue
-        key = (figure.wave, figure.question, figure.dimension)
+        table = (figure.wave, figure.question, figure.dimension)
+        key = (*table, figure.choice) if figure.question in multi else table
         nonzero[key] += 1
         rest = None if figure.base_n is None else figure.base_n - figure.count
         if is_small(figure.base_n, k) or is_small(figure.count, k) or is_small(rest, k):
             small[key] += 1
-    return {key for key, n in nonzero.items() if small[key] > SPARSE_SHARE * n}
+    thin = {key for key, n in nonzero.items() if small[key] > SPARSE_SHARE * n}
+    # A multiple-choice breakdown with every answer's column thin is withheld whole.
+    columns: dict[tuple[str, ...], list[bool]] = defaultdict(list)
+    for counted in nonzero:
+        if len(counted) == 4:
+            columns[counted[:3]].append(counted in thin)
+    whole = {table for table, flags in columns.items() if all(flags)}
+    return {key for key in thin if key[:3] not in whole} | whole
+
+
+def withheld(figure: Figure, thin: set[tuple[str, ...]]) -> bool:
+    table = (figure.wave, figure.question, figure.dimension)
+    return table in thin or (*table, figure.choice) in thin

@@ -141,15 +141,16 @@ def snapshot_build(
         figures += result.figures
         sums += result.sums
         design_effects[survey.wave_label] = result.design_effect
-    thin = disclosure.sparse_breakdowns(figures, k)
-    kept = [i for i, f in enumerate(figures) if (f.wave, f.question, f.dimension) not in thin]
+    context = _context(waves)
+    multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
+    thin = disclosure.sparse_breakdowns(figures, k, multi)
+    kept = [i for i, f in enumerate(figures) if not disclosure.withheld(f, thin)]
     figures, sums = [figures[i] for i in kept], [sums[i] for i in kept]
     summary["withheld_breakdowns"] = sorted([list(key) for key in thin])
     summary["weighting"]["design_effect"] = {
         label: d for label, d in design_effects.items() if d is not None
     }
     report_progress(75, "Protecting small groups")
-    context = _context(waves)
     left_out = frozenset(
         f.wave
         for f in figures

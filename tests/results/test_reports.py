@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from results.models import Cell
+from results.services import snapshot_build, snapshot_publish
 from tests.results.factories import (
     LEAK,
     NEW_TEXT,
@@ -204,3 +205,17 @@ def test_missing_n_and_fielding_dates_are_said_in_words(client):
     assert "n = ?" not in page and "? to" not in page
     assert "from 2026-03-01" in page
     assert "not recorded" in page
+
+
+@pytest.mark.django_db
+def test_a_breakdown_too_thin_to_publish_is_named_not_silently_dropped(client, demo_series):
+    snapshot = snapshot_build(series_id=demo_series.pk)
+    snapshot_publish(snapshot_id=snapshot.pk)
+    thin = [key for key in snapshot.summary["withheld_breakdowns"]
+            if len(key) == 3 and key[1] == "frameworks_used"]  # fmt: skip
+    assert thin, "160 respondents a wave spread over 12 roles leave some breakdown too thin"
+    wave, _, dimension = thin[0]
+    page = client.get(f"/reports/{demo_series.slug}/", {"wave": wave}).content.decode()
+    assert "Not broken down for" in page and dimension.replace("_", " ") in page
+    shown = {c.dimension for c in snapshot.cells.filter(question="frameworks_used", wave=wave)}
+    assert dimension not in shown
