@@ -43,6 +43,7 @@ def _series(slug: str) -> dict[str, float | int | str]:
     context = build._context(waves)
     multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
     thin = disclosure.sparse_breakdowns(figures, K, multi)
+    everything = figures  # a withheld cell whose group is at least k counts as lost
     figures = [f for f in figures if not disclosure.withheld(f, thin)]
     started = time.perf_counter()
     protection = disclosure.protect(figures, context, K, totals)
@@ -52,7 +53,7 @@ def _series(slug: str) -> dict[str, float | int | str]:
     audit_s = time.perf_counter() - started
     hidden = sum(1 for f in protection.figures if f.count is None)
     secondary = sum(1 for f in protection.figures if f.reason == disclosure.REASON_SECONDARY)
-    true = {f.count_key: (f.count or 0, f.base_n or 0) for f in figures}
+    shown = {f.count_key for f in protection.figures if f.count is not None}
 
     def large_group(count_and_base: tuple[int, int]) -> bool:
         count, base = count_and_base
@@ -60,11 +61,11 @@ def _series(slug: str) -> dict[str, float | int | str]:
 
     large = [
         f
-        for f in protection.figures
+        for f in everything
         if f.wave == "2022" and f.question == "frameworks_used" and f.dimension
-        and large_group(true[f.count_key])
+        and large_group((f.count or 0, f.base_n or 0))
     ]  # fmt: skip
-    kept = sum(1 for f in large if f.count is not None) / len(large) if large else float("nan")
+    kept = sum(1 for f in large if f.count_key in shown) / len(large) if large else float("nan")
     return {
         "series": slug,
         "cells": len(protection.figures),
