@@ -37,7 +37,7 @@ from .flags import (
     k_for,
 )
 from .rules import crossed, share_shown, sparse_breakdowns, weighted_publishable, withheld
-from .solver import Range, Solver
+from .solver import InconsistentFigures, Range, Solver
 from .suppression import Protection, audit_system, protect, protect_counts, protect_people
 from .system import System, build_system
 
@@ -69,6 +69,7 @@ __all__ = [
     "WORDING_BREAK",
     "Context",
     "Figure",
+    "InconsistentFigures",
     "Protection",
     "Range",
     "Solver",

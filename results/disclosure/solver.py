@@ -25,6 +25,10 @@ MIP_SECONDS = 5.0
 SPREAD = 4  # pairs of random-direction solutions per block
 
 
+class InconsistentFigures(ValueError):
+    """The figures contradict their own identities: they were read while answers changed."""
+
+
 @dataclass(frozen=True)
 class Range:
     lo: float
@@ -198,7 +202,7 @@ class Solver:
         if status == highspy.HighsModelStatus.kUnbounded:
             return (math.inf if sense > 0 else -math.inf), None
         if status == highspy.HighsModelStatus.kInfeasible:
-            raise ValueError("The published figures contradict each other.")
+            raise InconsistentFigures("The figures contradict each other.")
         values = np.asarray(highs.getSolution().col_value)
         bound = float(values[column])
         if np.all(np.abs(values - np.round(values)) < TOLERANCE):

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from survey import selectors
@@ -94,6 +94,68 @@ def _weighted_shown(
     ]
 
 
+READ_ATTEMPTS = 3
+
+
+def _read(
+    series: Series,
+    waves: list[Survey],
+    k: int,
+    weighted: bool,
+    targets: list[WeightingTarget],
+    report_progress: Progress,
+) -> tuple[list[Figure], list[Sums | None], dict[str, Any], dict[str, float | None]]:
+    """Every wave's figures, then the summary, as one consistent read where the database
+    offers one (PostgreSQL: a repeatable-read transaction). The summary is read last, so a
+    response submitted meanwhile can only make a wave's n larger than its figures' people,
+    never smaller; a wave under k keeps its summary only."""
+    figures: list[Figure] = []
+    sums: list[Sums | None] = []
+    design_effects: dict[str, float | None] = {}
+    outermost = not connection.in_atomic_block  # inside a caller's transaction: its snapshot
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        for index, survey in enumerate(waves):
+            report_progress(5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
+            result = wave_figures(
+                survey, targets=targets, cap=series.employer_cap, weighted=weighted
+            )
+            figures += result.figures
+            sums += result.sums
+            design_effects[survey.wave_label] = result.design_effect
+        summary = summary_build(series, waves, k, weighted, targets, design_effects)
+    totals = disclosure.wave_totals(summary)
+    kept = [i for i, f in enumerate(figures) if totals.get(f.wave)]
+    return [figures[i] for i in kept], [sums[i] for i in kept], summary, design_effects
+
+
+def _protect(
+    figures: list[Figure],
+    sums: list[Sums | None],
+    summary: dict[str, Any],
+    context: Context,
+    k: int,
+    totals: dict[str, int | None],
+) -> tuple[list[Figure], list[Sums | None], disclosure.Protection]:
+    """Withhold thin breakdowns, then protect what is left; records both in the summary."""
+    multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
+    thin = disclosure.sparse_breakdowns(figures, k, multi)
+    kept = [i for i, f in enumerate(figures) if not disclosure.withheld(f, thin)]
+    figures, sums = [figures[i] for i in kept], [sums[i] for i in kept]
+    summary["withheld_breakdowns"] = sorted([list(key) for key in thin])
+    left_out = frozenset(
+        f.wave
+        for f in figures
+        if f.measure == disclosure.RETENTION and f.flag == disclosure.CONTRADICTIONS_EXCLUDED
+    )
+    for wave in summary["waves"]:
+        wave["contradictions_excluded"] = wave["label"] in left_out
+    protection = disclosure.protect(figures, context, k, totals, left_out)
+    return figures, sums, protection
+
+
 def _digest(record: dict[str, Any]) -> str:
     encoded = json.dumps(record, sort_keys=True, default=str).encode()
     return hashlib.sha256(encoded).hexdigest()
@@ -128,37 +190,24 @@ def snapshot_build(
             "employer_cap": series.employer_cap if weighted else None,
         },
     }
-    figures: list[Figure] = []
-    sums: list[Sums | None] = []
-    design_effects: dict[str, float | None] = {}
-    summary = summary_build(series, waves, k, weighted, targets, design_effects)
-    totals = disclosure.wave_totals(summary)
-    for index, survey in enumerate(waves):
-        report_progress(5 + 65 * index // max(1, len(waves)), f"Counting {survey.wave_label}")
-        if not totals.get(survey.wave_label):
-            continue  # fewer than k respondents (or none): the wave publishes its summary only
-        result = wave_figures(survey, targets=targets, cap=series.employer_cap, weighted=weighted)
-        figures += result.figures
-        sums += result.sums
-        design_effects[survey.wave_label] = result.design_effect
     context = _context(waves)
-    multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
-    thin = disclosure.sparse_breakdowns(figures, k, multi)
-    kept = [i for i, f in enumerate(figures) if not disclosure.withheld(f, thin)]
-    figures, sums = [figures[i] for i in kept], [sums[i] for i in kept]
-    summary["withheld_breakdowns"] = sorted([list(key) for key in thin])
+    for attempt in range(READ_ATTEMPTS):
+        figures, sums, summary, design_effects = _read(
+            series, waves, k, weighted, targets, report_progress
+        )
+        totals = disclosure.wave_totals(summary)
+        report_progress(75, "Protecting small groups")
+        try:
+            figures, sums, protection = _protect(figures, sums, summary, context, k, totals)
+            break
+        except disclosure.InconsistentFigures:
+            # Answers changed between two reads (an edit, say): read everything again.
+            logger.warning("Figures of %s changed while read (attempt %d)", series, attempt + 1)
+    else:
+        raise disclosure.InconsistentFigures(f"The figures of {series} kept changing while read.")
     summary["weighting"]["design_effect"] = {
         label: d for label, d in design_effects.items() if d is not None
     }
-    report_progress(75, "Protecting small groups")
-    left_out = frozenset(
-        f.wave
-        for f in figures
-        if f.measure == disclosure.RETENTION and f.flag == disclosure.CONTRADICTIONS_EXCLUDED
-    )
-    for wave in summary["waves"]:
-        wave["contradictions_excluded"] = wave["label"] in left_out
-    protection = disclosure.protect(figures, context, k, totals, left_out)
     summary["withheld_waves"] = protection.withheld
     sums = [s for f, s in zip(figures, sums, strict=True) if f.wave not in protection.withheld]
     parameters["disclosure_model"] = context.as_dict()
