@@ -203,11 +203,13 @@ class Solver:
             return (math.inf if sense > 0 else -math.inf), None
         if status == highspy.HighsModelStatus.kInfeasible:
             raise InconsistentFigures("The figures contradict each other.")
+        if status != highspy.HighsModelStatus.kOptimal:  # never guess a bound: stop loudly
+            raise RuntimeError(f"HiGHS gave no bound ({highs.modelStatusToString(status)})")
         values = np.asarray(highs.getSolution().col_value)
         bound = float(values[column])
         if np.all(np.abs(values - np.round(values)) < TOLERANCE):
             return round(bound), np.round(values)
-        return self._integer_optimum(block, column, sense, bound)
+        return self._integer_optimum(block, column, sense)
 
     def _spread(self, block: Block, witness) -> None:
         """A few solutions pulled in random directions: witnesses for many unknowns at once."""
@@ -230,8 +232,9 @@ class Solver:
                 witness(np.round(values))
 
     def _integer_optimum(
-        self, block: Block, column: int, sense: int, relaxed: float
+        self, block: Block, column: int, sense: int
     ) -> tuple[float, np.ndarray | None]:
+        """The bound over the integers; NaN (never safe) if HiGHS finds none in time."""
         highs = block.highs
         n = len(block.columns)
         everything = np.arange(n, dtype=np.int32)
@@ -244,8 +247,8 @@ class Solver:
         if status == highspy.HighsModelStatus.kOptimal:
             values = np.round(np.asarray(highs.getSolution().col_value))
             found = (float(values[column]), values)
-        else:  # no proof in time: the relaxed bound, rounded inward, and no witness
-            found = (math.floor(relaxed) if sense > 0 else math.ceil(relaxed), None)
+        else:  # no proof in time: no bound at all, so the unknown cannot be called safe
+            found = (math.nan, None)
         highs.changeColsIntegrality(n, everything, np.full(n, highspy.HighsVarType.kContinuous))
         highs.setOptionValue("time_limit", highspy.kHighsInf)
         return found
