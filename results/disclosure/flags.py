@@ -41,7 +41,6 @@ FLAGS: dict[str, str] = {
 }
 # Flags under which a cell's values are public.
 SHOWN_FLAGS = frozenset({"", NO_DETECTABLE_CHANGE, CONTRADICTIONS_EXCLUDED})
-SUPPRESSING = frozenset({HIDDEN})
 
 # Census questions with measures of their own; they join the tables of their sources.
 RETENTION_QUESTION = "framework_status"

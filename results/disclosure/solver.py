@@ -11,7 +11,6 @@ fractional is solved again over the integers.
 from __future__ import annotations
 
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -73,7 +72,6 @@ class Solver:
         self.rows_of = system.rows_of()
         self.programs = 0
         self.integer_programs = 0
-        self.timings: dict[str, float] = defaultdict(float)
         self.proven: set[int] = set()  # shown safe by witnesses: stays safe as more hides
 
     # -- propagation --------------------------------------------------------------------
@@ -135,13 +133,6 @@ class Solver:
         return list(groups.values())
 
     def _program(self, columns: list[int], known: dict[int, float]) -> Block:
-        started = time.perf_counter()
-        try:
-            return self._build(columns, known)
-        finally:
-            self.timings["build"] += time.perf_counter() - started
-
-    def _build(self, columns: list[int], known: dict[int, float]) -> Block:
         system = self.system
         position = {v: p for p, v in enumerate(columns)}
         rows = sorted({r for v in columns for r in self.rows_of[v]})
@@ -194,9 +185,7 @@ class Solver:
         highs.changeObjectiveSense(
             highspy.ObjSense.kMaximize if sense > 0 else highspy.ObjSense.kMinimize
         )
-        started = time.perf_counter()
         highs.run()
-        self.timings["solve"] += time.perf_counter() - started
         self.programs += 1
         status = highs.getModelStatus()
         if status == highspy.HighsModelStatus.kUnbounded:

@@ -26,12 +26,14 @@ class Protection:
 def _hide(
     system: System, index: int, reason: str, reasons: dict[int, str], row: bool = False
 ) -> None:
-    """Hide a value; with `row`, a base and every count in its row (zeros too)."""
+    """Hide a value; with `row`, a base and every count in its row (zeros too), even when
+    the base itself is already hidden."""
     var = system.vars[index]
-    if not var.published:
+    if not var.published and not row:
         return
-    var.published = False
-    reasons[index] = reason
+    if var.published:
+        var.published = False
+        reasons[index] = reason
     if row:
         for member in system.members.get(index, []):
             if system.vars[member].published:
@@ -48,8 +50,7 @@ def _hide_row_of(system: System, index: int, reasons: dict[int, str]) -> bool:
     row = [base, *system.members.get(base, [])]
     if all(not system.vars[i].published for i in row):
         return False
-    system.vars[base].published = True  # so that _hide takes the whole row
-    _hide(system, base, reasons.get(base, REASON_SECONDARY), reasons, row=True)
+    _hide(system, base, REASON_SECONDARY, reasons, row=True)
     return True
 
 

@@ -104,7 +104,7 @@ def _read(
     weighted: bool,
     targets: list[WeightingTarget],
     report_progress: Progress,
-) -> tuple[list[Figure], list[Sums | None], dict[str, Any], dict[str, float | None]]:
+) -> tuple[list[Figure], list[Sums | None], dict[str, Any]]:
     """Every wave's figures, then the summary, as one consistent read where the database
     offers one (PostgreSQL: a repeatable-read transaction). The summary is read last, so a
     response submitted meanwhile can only make a wave's n larger than its figures' people,
@@ -128,7 +128,7 @@ def _read(
         summary = summary_build(series, waves, k, weighted, targets, design_effects)
     totals = disclosure.wave_totals(summary)
     kept = [i for i, f in enumerate(figures) if totals.get(f.wave)]
-    return [figures[i] for i in kept], [sums[i] for i in kept], summary, design_effects
+    return [figures[i] for i in kept], [sums[i] for i in kept], summary
 
 
 def _protect(
@@ -192,9 +192,7 @@ def snapshot_build(
     }
     context = _context(waves)
     for attempt in range(READ_ATTEMPTS):
-        figures, sums, summary, design_effects = _read(
-            series, waves, k, weighted, targets, report_progress
-        )
+        figures, sums, summary = _read(series, waves, k, weighted, targets, report_progress)
         totals = disclosure.wave_totals(summary)
         report_progress(75, "Protecting small groups")
         try:
@@ -205,9 +203,6 @@ def snapshot_build(
             logger.warning("Figures of %s changed while read (attempt %d)", series, attempt + 1)
     else:
         raise disclosure.InconsistentFigures(f"The figures of {series} kept changing while read.")
-    summary["weighting"]["design_effect"] = {
-        label: d for label, d in design_effects.items() if d is not None
-    }
     summary["withheld_waves"] = protection.withheld
     sums = [s for f, s in zip(figures, sums, strict=True) if f.wave not in protection.withheld]
     parameters["disclosure_model"] = context.as_dict()
