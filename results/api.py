@@ -157,13 +157,32 @@ def _cell_questions(snapshot: Snapshot) -> list[str]:
     },
 )
 class CellList(PublicReadOnly, generics.ListAPIView):
-    """Cells of the latest published snapshot; hidden values are null, flagged `hidden`."""
+    """Cells of the latest published snapshot; hidden values are null, flagged `hidden`.
+
+    Each cell has the columns of cells.csv, the series' slug and `synthetic` included."""
 
     serializer_class = CellSerializer
     pagination_class = Pagination
+    snapshot: Snapshot
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        snapshot = getattr(self, "snapshot", None)
+        if snapshot is not None:
+            series = (snapshot.summary or {}).get("series") or {}
+            context["series"] = snapshot.series.slug
+            context["synthetic"] = bool(series.get("is_synthetic", snapshot.series.is_synthetic))
+        return context
 
     def get_queryset(self) -> Any:
         snapshot = _snapshot_or_404(self.kwargs["slug"])
+        self.snapshot = snapshot
+        unknown = sorted(set(self.request.query_params) - CELL_QUERY_PARAMETERS)
+        if unknown:
+            known = ", ".join(sorted(CELL_QUERY_PARAMETERS))
+            raise ValidationError(
+                {name: [f"Unknown parameter '{name}'. Known: {known}."] for name in unknown}
+            )
         params = CellFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         wanted = params.validated_data
@@ -190,6 +209,9 @@ class CellList(PublicReadOnly, generics.ListAPIView):
                 _known("dimension", wanted["dimension"], [*dimensions, "none"])
                 filters["dimension"] = wanted["dimension"]
         return snapshot_cells(snapshot, filters).values(*CELL_FIELDS)
+
+
+CELL_QUERY_PARAMETERS = frozenset({"wave", "question", "measure", "dimension", "limit", "offset"})
 
 
 class SchemaView(SpectacularAPIView):

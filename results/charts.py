@@ -8,6 +8,7 @@ once. The same data gives the chart's table and CSV.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,36 +17,25 @@ import altair as alt
 import vl_convert
 from django.db import IntegrityError, transaction
 
+from .disclosure.columns import PUBLIC_COLUMNS
 from .drawing import FONT, INK, MUTED, WIDE, Layout, chart_spec
 from .models import ChartImage, Snapshot
 from .selectors import ChartData, Report
 
+# The chart CSV's columns: the cell's public columns (one schema), then which chart a row
+# belongs to, the label beside each key, what the flag means, and the question's wording.
+LABELLED = {"choice": "choice_label", "option": "option_label", "segment": "segment_label"}
 CSV_FIELDS = [
-    "series",
-    "chart",
-    "measure",
-    "wave",
-    "compare_wave",
-    "question",
-    "choice",
-    "choice_label",
-    "option",
-    "option_label",
-    "dimension",
-    "segment",
-    "segment_label",
-    "base_n",
-    "count",
-    "share",
-    "ci_low",
-    "ci_high",
-    "share_weighted",
-    "ci_low_weighted",
-    "ci_high_weighted",
-    "n_eff",
-    "design_effect",
-    "flag",
-    "flag_meaning",
+    *itertools.chain.from_iterable(
+        (name, "chart")
+        if name == "series"
+        else (name, LABELLED[name])
+        if name in LABELLED
+        else (name, "flag_meaning")
+        if name == "flag"
+        else (name,)
+        for name in PUBLIC_COLUMNS
+    ),
     "wording",
 ]
 

@@ -19,6 +19,7 @@ from django.http import StreamingHttpResponse
 
 from signals.selectors import signal_sources
 
+from .disclosure.columns import COLUMNS, PUBLIC_COLUMNS
 from .models import Cell, Snapshot
 from .selectors import FLAG_MEANINGS, snapshot_cell_rows, summary_questions, summary_waves
 
@@ -26,52 +27,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "|", "%", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^-?[0-9][0-9,.]*$")
 BATCH = 500
 
-CELL_COLUMNS = [
-    "series",
-    "wave",
-    "question",
-    "choice",
-    "option",
-    "dimension",
-    "segment",
-    "base_n",
-    "count",
-    "share",
-    "ci_low",
-    "ci_high",
-    "share_weighted",
-    "ci_low_weighted",
-    "ci_high_weighted",
-    "n_eff",
-    "flag",
-    "measure",
-    "compare_wave",
-    "design_effect",
-    "synthetic",
-]
-CELL_COLUMN_MEANINGS = {
-    "series": "The series' slug.",
-    "wave": "The wave's label.",
-    "question": "Question key (for migration cells: migration).",
-    "choice": "Choice key; for a matrix, the row; for migration, the framework moved from.",
-    "option": "Matrix column key, or for migration the framework moved to; else empty.",
-    "dimension": "Key of the question the row is broken down by; empty on overall rows.",
-    "segment": "Choice key of the dimension; empty on overall rows.",
-    "base_n": "Respondents asked who answered (the denominator), unweighted.",
-    "count": "Respondents giving this answer, unweighted.",
-    "share": "count / base_n, a fraction from 0 to 1; for change, later minus earlier wave.",
-    "ci_low": "Lower end of the 95% Wilson interval (Newcombe for change).",
-    "ci_high": "Upper end of the 95% Wilson interval (Newcombe for change).",
-    "share_weighted": "Share after weighting, when the series is weighted.",
-    "ci_low_weighted": "Lower end of the weighted share's 95% interval (on n_eff).",
-    "ci_high_weighted": "Upper end of the weighted share's 95% interval (on n_eff).",
-    "n_eff": "Effective sample size, (sum of weights)^2 / sum of squared weights.",
-    "flag": "Why a value is missing or how to read it; empty when published as is.",
-    "measure": "share, change, retention or migration.",
-    "compare_wave": "For change: the earlier wave compared with.",
-    "design_effect": "Variance inflation from weighting (1 when unweighted).",
-    "synthetic": "true when the series is synthetic demo data describing no real people.",
-}
+CELL_COLUMNS = list(PUBLIC_COLUMNS)
 CODEBOOK_COLUMNS = [
     "record",
     "wave",
@@ -175,8 +131,9 @@ def break_text(found: dict[str, Any]) -> str:
     if found.get("kind") == "universe":
         everyone = "everyone who reached the question"
         return (
-            f"Who was asked changed {waves}: from {found.get('previous_universe') or everyone} "
-            f"to {found.get('universe') or everyone}. Changes across it are flagged "
+            f"Who was asked changed {waves}: from "
+            f"{(found.get('previous_universe') or everyone).rstrip('.')} "
+            f"to {(found.get('universe') or everyone).rstrip('.')}. Changes across it are flagged "
             "universe-break and never computed."
         )
     return f"The wording changed {waves}. Changes across it are flagged wording-break."
@@ -270,4 +227,4 @@ def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
         if flag:
             yield row("flag", key=flag, text=meaning)
     for name in CELL_COLUMNS:
-        yield row("column", key=name, text=CELL_COLUMN_MEANINGS[name])
+        yield row("column", key=name, text=COLUMNS[name].meaning)

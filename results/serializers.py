@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from .disclosure.columns import CELL_SCHEMA, Column
 from .models import Cell
 from .selectors import cell_public
 
@@ -52,31 +53,40 @@ class SeriesDetailSerializer(SeriesSerializer):
     snapshot = SnapshotSerializer()
 
 
-class CellSerializer(serializers.Serializer):
-    """One published number; values a flag withholds are null."""
+def _cell_field(column: Column) -> serializers.Field:
+    """The API field of one public column: its type, its meaning, nullable if withheld."""
+    nullable = bool(column.withheld) or column.kind == "number"
+    if column.name == "measure":
+        return serializers.ChoiceField(choices=Cell.Measure.choices, help_text=column.meaning)
+    field = {
+        "text": serializers.CharField,
+        "integer": serializers.IntegerField,
+        "fraction": serializers.FloatField,
+        "number": serializers.FloatField,
+        "boolean": serializers.BooleanField,
+    }[column.kind]
+    if column.kind == "text":
+        return field(help_text=column.meaning, allow_blank=True)
+    return field(help_text=column.meaning, allow_null=nullable)
 
-    measure = serializers.ChoiceField(choices=Cell.Measure.choices)
-    wave = serializers.CharField()
-    compare_wave = serializers.CharField()
-    question = serializers.CharField()
-    choice = serializers.CharField()
-    option = serializers.CharField()
-    dimension = serializers.CharField()
-    segment = serializers.CharField()
-    base_n = serializers.IntegerField(allow_null=True)
-    count = serializers.IntegerField(allow_null=True)
-    share = serializers.FloatField(allow_null=True, help_text="Fraction from 0 to 1.")
-    ci_low = serializers.FloatField(allow_null=True)
-    ci_high = serializers.FloatField(allow_null=True)
-    share_weighted = serializers.FloatField(allow_null=True)
-    ci_low_weighted = serializers.FloatField(allow_null=True)
-    ci_high_weighted = serializers.FloatField(allow_null=True)
-    n_eff = serializers.FloatField(allow_null=True)
-    design_effect = serializers.FloatField(allow_null=True)
-    flag = serializers.CharField()
 
+class _CellShape(serializers.Serializer):
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        return super().to_representation(cell_public(instance))
+        # The columns that are the same on every row come from the view's snapshot.
+        per_series = {c.name: self.context.get(c.name) for c in CELL_SCHEMA if c.per_series}
+        return super().to_representation(cell_public({**instance, **per_series}))
+
+
+# One published number; values a flag withholds are null. Its fields are the cell's public
+# columns (results.disclosure.columns), so the API cannot drift from cells.csv.
+CellSerializer = type(
+    "CellSerializer",
+    (_CellShape,),
+    {
+        "__doc__": "One published number; values a flag withholds are null.",
+        **{column.name: _cell_field(column) for column in CELL_SCHEMA},
+    },
+)
 
 
 class CellFilterSerializer(serializers.Serializer):

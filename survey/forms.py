@@ -13,7 +13,6 @@ from .kinds import (
     behaviour,
     field_name,
     is_visible,
-    other_chosen,
     other_field_name,
     problems,
 )
@@ -70,14 +69,15 @@ class PageForm(forms.Form):
         merged: Values = dict(self.prior)
         for question in self.questions:
             merged.pop(f"{question.key}__other", None)
+            # Kept even when "Other" is not chosen, so that the check can say so.
+            other = (cleaned.get(other_field_name(question)) or "").strip()
+            if other and question.has_other:
+                merged[f"{question.key}__other"] = other
             value = behaviour(question.kind).from_form(question, cleaned)
             if value is None:
                 merged.pop(question.key, None)
                 continue
             merged[question.key] = value
-            other = (cleaned.get(other_field_name(question)) or "").strip()
-            if other and other_chosen(question, value):
-                merged[f"{question.key}__other"] = other
         return merged
 
     def values(self) -> Values:

@@ -403,9 +403,14 @@ def problems(question: Question, values: Values, by_id: dict[int, Question]) -> 
             for row in question.rows
             if not (value or {}).get(row.key)
         ]
-    if kind.is_missing(question, value):
-        return [Problem("This question needs an answer.")] if question.required else []
     found: list[Problem] = []
+    other_text = str(values.get(f"{question.key}__other", "") or "").strip()
+    if other_text and question.has_other and not other_chosen(question, value):
+        # Text under "Other" with "Other" not ticked would be dropped: say so, keep both.
+        found.append(Problem('You wrote under "Other" without choosing it: tick "Other", or '
+                             "clear the text.", OTHER_PART))  # fmt: skip
+    if kind.is_missing(question, value):
+        return [*found, Problem("This question needs an answer.")] if question.required else found
     chosen = kind.chosen_keys(value)
     if question.max_selections and len(chosen) > question.max_selections:
         found.append(Problem(f"Choose at most {question.max_selections}."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .columns import STORED_COLUMNS, public_values
 from .figures import Context, Figure
 from .flags import K_DEFAULT, is_small
 from .suppression import audit_system
@@ -12,9 +13,10 @@ from .system import build_system
 if TYPE_CHECKING:
     from ..models import Snapshot
 
-# The stored fields a Figure is made of, in its order.
+# The public columns a Figure is made of, in its order.
 AUDITED = ("measure", "wave", "question", "choice", "option", "dimension", "segment", "base_n",
            "count", "flag")  # fmt: skip
+assert set(AUDITED) <= set(STORED_COLUMNS), "the audit reads public columns only"
 
 
 def audit_figures(
@@ -53,8 +55,10 @@ def waves_leaving_out(summary: dict[str, Any]) -> frozenset[str]:
 
 def audit(snapshot: Snapshot) -> dict[str, Any]:
     """Audit a stored snapshot from its published cells and summary alone."""
-    stored = snapshot.cells.exclude(measure="change").order_by("pk").values_list(*AUDITED)
-    figures = [Figure(*values) for values in stored]
+    # Read as a reader gets them: every public column, masked as the CSVs and the API mask it.
+    stored = snapshot.cells.exclude(measure="change").order_by("pk").values_list(*STORED_COLUMNS)
+    public = (public_values(dict(zip(STORED_COLUMNS, row, strict=True))) for row in stored)
+    figures = [Figure(*(cell[name] for name in AUDITED)) for cell in public]
     k = int(snapshot.parameters.get("k", K_DEFAULT))
     context = Context.from_dict(snapshot.parameters.get("disclosure_model", {}))
     summary = snapshot.summary

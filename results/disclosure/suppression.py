@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .figures import Context, Figure
-from .flags import HIDDEN, REASON_BASE, REASON_SECONDARY, REASON_SMALL, is_small
+from .flags import HIDDEN, HIDDEN_BASE, REASON_BASE, REASON_SECONDARY, REASON_SMALL, is_small
 from .solver import Range, Solver
 from .system import BASE, COUNT, PUBLIC_GROUP, System, build_system
 
@@ -225,8 +225,8 @@ def _shown(figure: Figure, system: System, reasons: dict[int, str], context: Con
         figure,
         base_n=figure.base_n if base_shown else None,
         count=figure.count if count_shown else None,
-        flag=figure.flag if count_shown else HIDDEN,
-        reason=reason if not count_shown else "",
+        flag=HIDDEN if not count_shown else figure.flag if base_shown else HIDDEN_BASE,
+        reason=reason if not (count_shown and base_shown) else "",
     )
 
 

@@ -7,8 +7,6 @@ latest *published* snapshot of a series and its cells, never responses.
 from .cells import (
     CELL_FIELDS,
     FLAG_MEANINGS,
-    SHOWN_FLAGS,
-    VALUE_FIELDS,
     cell_public,
     flag_meaning,
     published_series,
@@ -34,8 +32,6 @@ __all__ = [
     "HEADLINE_QUESTION",
     "CELL_FIELDS",
     "FLAG_MEANINGS",
-    "SHOWN_FLAGS",
-    "VALUE_FIELDS",
     "ChartData",
     "Labels",
     "PollResults",

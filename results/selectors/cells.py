@@ -15,34 +15,12 @@ from django.db.models import Max, QuerySet
 
 from survey.models import Series
 
-from ..disclosure.flags import FLAGS, NOT_ASKED, SHOWN_FLAGS
+from ..disclosure.columns import STORED_COLUMNS, public_values
+from ..disclosure.flags import FLAGS
 from ..models import Cell, Snapshot
 
 FLAG_MEANINGS = FLAGS
-VALUE_FIELDS = (
-    "count",
-    "share",
-    "ci_low",
-    "ci_high",
-    "share_weighted",
-    "ci_low_weighted",
-    "ci_high_weighted",
-)
-CELL_FIELDS = (
-    "measure",
-    "wave",
-    "compare_wave",
-    "question",
-    "choice",
-    "option",
-    "dimension",
-    "segment",
-    "base_n",
-    *VALUE_FIELDS,
-    "n_eff",
-    "design_effect",
-    "flag",
-)
+CELL_FIELDS = STORED_COLUMNS
 
 
 def flag_meaning(flag: str) -> str:
@@ -51,17 +29,7 @@ def flag_meaning(flag: str) -> str:
 
 def cell_public(values: dict[str, Any]) -> dict[str, Any]:
     """The cell's values with everything its flag withholds set to None."""
-    flag = values.get("flag") or ""
-    if flag in SHOWN_FLAGS:
-        return values
-    masked = dict(values)
-    for name in VALUE_FIELDS:
-        masked[name] = None
-    # Unknown flags (older snapshots' suppressed-*) hide too: a flag added later never leaks.
-    if flag == NOT_ASKED or values.get("base_n") is None:
-        masked["base_n"] = None
-        masked["n_eff"] = None
-    return masked
+    return public_values(values)
 
 
 def published_snapshot(slug: str) -> Snapshot | None:

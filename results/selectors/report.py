@@ -143,7 +143,9 @@ class Report:
         return self.states[-1].shortfall
 
 
-def _row(chart: str, cell: dict[str, Any], labels: Labels, series: str) -> dict[str, Any]:
+def _row(
+    chart: str, cell: dict[str, Any], labels: Labels, series: str, synthetic: bool
+) -> dict[str, Any]:
     question, flag = cell["question"], cell["flag"] or ""
     is_migration = cell["measure"] == Cell.Measure.MIGRATION
     option = cell["option"]
@@ -163,6 +165,7 @@ def _row(chart: str, cell: dict[str, Any], labels: Labels, series: str) -> dict[
         if cell["dimension"]
         else "",
         "flag_meaning": flag_meaning(flag) if flag else "",
+        "synthetic": synthetic,
         "wording": "",
     }
 
@@ -307,7 +310,7 @@ class _Context:
     speaking: str = ""
 
     def rows(self, chart: str, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [_row(chart, cell, self.labels, self.slug) for cell in cells]
+        return [_row(chart, cell, self.labels, self.slug, self.synthetic) for cell in cells]
 
     def enough(self, wave: str) -> bool:
         return any(state.label == wave and state.enough for state in self.states)
@@ -383,7 +386,7 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
     for wave in waves:
         spans.setdefault(runs[wave], []).append(wave)
     wording = {
-        run: f"asked {span[0]}" if len(span) == 1 else f"asked {span[0]}-{span[-1]}"
+        run: f"asked {span[0]}" if len(span) == 1 else f"asked {span[0]} to {span[-1]}"
         for run, span in spans.items()
     }
     for row in rows:
@@ -432,8 +435,8 @@ def _headline(context: _Context, cells: list[dict[str, Any]]) -> tuple[ChartData
 
 def universe_note(found: dict[str, Any]) -> str:
     everyone = "everyone who reached the question"
-    before = found.get("previous_universe") or everyone
-    after = found.get("universe") or everyone
+    before = (found.get("previous_universe") or everyone).rstrip(".")
+    after = (found.get("universe") or everyone).rstrip(".")
     return (
         f"Who was asked changed between {found['previous_wave']} and {found['wave']} "
         f"({found['previous_wave']}: {before}; {found['wave']}: {after}). Shares on either "
@@ -515,7 +518,7 @@ def _focus_chart(context: _Context, spec: ChartSpec, cells: list[dict[str, Any]]
         empty = (
             "; ".join(f"{s.label}: {s.shortfall}" for s in lacking).capitalize()
             if lacking
-            else "Not asked in any wave with enough answers."
+            else "Not asked in any wave with enough answers"
         )
     notes = []
     if rows and (quiet := context.quiet_note({c["wave"] for c in everything})):
@@ -567,7 +570,12 @@ def _breakdowns(
     charts = []
     for dimension in dimensions:
         name = breakdown_name(wave, dimension)
-        rows = [row for row in context.rows(name, found) if row["dimension"] == dimension]
+        # A segment where no one answered (not asked of them) has nothing to draw.
+        rows = [
+            row
+            for row in context.rows(name, found)
+            if row["dimension"] == dimension and row["base_n"] != 0
+        ]
         present = {row["choice_label"] for row in rows}
         shown = [item for item in focus if item in present]
         shown += [item for item in items if item in present and item not in shown]
@@ -588,17 +596,19 @@ def _breakdowns(
         question_text = texts.get(dimension, {}).get(wave) or next(
             iter(reversed(texts.get(dimension, {}).values())), words
         )
+        # A break matters here only when the wave on its other side speaks too.
         notes = [
             universe_note(b)
             for b in universe_breaks(context.summary, dimension)
-            if b["wave"] == wave or b["previous_wave"] == wave
+            if (b["wave"] == wave and context.enough(b["previous_wave"]))
+            or (b["previous_wave"] == wave and context.enough(b["wave"]))
         ]
-        universe = universe_of(context.summary, dimension, wave)
+        universe = (universe_of(context.summary, dimension, wave) or "").rstrip(".")
         caveat = f"Who was asked in {wave}: {universe}." if universe else ""
         if notes and not caveat:
             caveat = f"Who was asked changed at {wave}: see the note below."
         elif caveat and not notes:
-            notes.append(f"In {wave} the question was {universe}.")
+            notes.append(f"Who was asked in {wave}: {universe}.")
         values = {"wave": wave, "dimension": words, "question_text": question_text}
         charts.append(
             context.chart(

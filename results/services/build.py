@@ -68,27 +68,45 @@ def _context(waves: list[Survey]) -> Context:
 def _weighted_shown(
     protected: list[Figure], raked_on: list[str], cap: int | None, totals: dict[str, int | None]
 ) -> list[bool]:
-    """Per figure, whether its weighted share may be published (see rules)."""
+    """Per figure, whether its weighted share may be published (see rules).
+
+    With one raking dimension D, a whole-sample weighted share is a fixed combination of its
+    row's breakdown by D, so it is published only when that breakdown is published in full:
+    the row's own table by D, or (a cross published the other way round) D's table broken
+    down by the question, every cell and base of it shown. A breakdown that is withheld,
+    hidden in part, or never published would make the weighted share an equation over it.
+    """
     if len(raked_on) != 1:
         return [False] * len(protected)
     dimension = raked_on[0]
-    broken: set[tuple[str, str, str, str, str]] = set()
+    direct: dict[tuple[str, ...], bool] = {}  # row -> its breakdown by D all shown
+    transposed: dict[tuple[str, str], bool] = {}  # (wave, question) -> D's table by it shown
     complete: dict[str, bool] = {}
-    for figure in protected:
-        if figure.dimension == dimension and (figure.count is None or figure.base_n is None):
-            broken.add((figure.measure, figure.wave, figure.question, figure.choice, figure.option))
-        if figure.question == dimension and not figure.dimension:
-            complete[figure.wave] = figure.base_n is not None and figure.base_n == totals.get(
-                figure.wave
-            )
+    for f in protected:
+        shown = f.count is not None and f.base_n is not None
+        if f.dimension == dimension:
+            row = (f.measure, f.wave, f.question, f.choice, f.option)
+            direct[row] = direct.get(row, True) and shown
+        elif f.question == dimension and f.dimension:
+            table = (f.wave, f.dimension)
+            transposed[table] = transposed.get(table, True) and shown
+        elif f.question == dimension:
+            complete[f.wave] = f.base_n is not None and f.base_n == totals.get(f.wave)
+
+    def broken_down(f: Figure) -> bool:
+        if f.question == dimension:
+            return True  # the dimension's own shares: its published sizes
+        row = (f.measure, f.wave, f.question, f.choice, f.option)
+        if row in direct:
+            return direct[row]
+        return f.measure == disclosure.SHARE and transposed.get((f.wave, f.question), False)
+
     return [
         disclosure.weighted_publishable(
             raked_on=raked_on,
             employer_cap=cap,
             dimension=f.dimension,
-            row_shown=complete.get(f.wave, False)
-            and f.count is not None
-            and (f.measure, f.wave, f.question, f.choice, f.option) not in broken,
+            row_shown=complete.get(f.wave, False) and f.count is not None and broken_down(f),
         )
         for f in protected
     ]

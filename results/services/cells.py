@@ -83,6 +83,8 @@ def cell_estimate(shown: Figure, sums: Sums | None, weighted_shown: bool = True)
         flag=shown.flag,
         reason=shown.reason,
     )
+    if shown.base_n == 0 and shown.count is not None and not cell.flag:
+        cell.flag = disclosure.NO_ANSWERS
     if shown.count is None or not shown.base_n:
         return cell
     n_eff = float(shown.base_n)

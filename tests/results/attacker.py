@@ -235,3 +235,153 @@ def leaks(a: Attack, k: int) -> list[tuple[tuple, float, float]]:
         if narrow:
             found.append((name, u.lo, u.hi))
     return found
+
+
+# -- Weighted figures: the outsider rebuilds the weights from what is published --------------
+
+
+def _rebuilt_weights(
+    sizes: dict[str | None, float], n: float, targets: dict[str, float], trim
+) -> dict:
+    """Each segment's weight (and the no-answer group's, key None) from the published targets.
+
+    Everyone in a segment of the one raking dimension shares a weight: raking on one margin
+    converges in one step, and trimming (clip to bounds x mean, back to mean 1, repeated)
+    keeps equal weights equal. So the weights follow from the segment sizes alone.
+    """
+    groups: dict[str | None, float] = {None: n - sum(sizes.values())}  # no answer: weight kept
+    groups.update(sizes)
+    weight = {g: 1.0 for g in groups}
+    present = {s: t for s, t in targets.items() if groups.get(s, 0) > 0}
+    pool = sum(groups[s] for s in present)
+    for segment, share in present.items():
+        weight[segment] = pool * share / sum(present.values()) / groups[segment]
+    low, high = trim
+    for _ in range(100):
+        mean = sum(weight[g] * groups[g] for g in groups) / n
+        scaled = {g: w / mean for g, w in weight.items()}
+        clipped = {g: min(max(w, low), high) for g, w in scaled.items()}
+        mean = sum(clipped[g] * groups[g] for g in groups) / n
+        clipped = {g: w / mean for g, w in clipped.items()}
+        if all(abs(clipped[g] - scaled[g]) < 1e-13 for g in groups):
+            return clipped
+        weight = clipped
+    return weight
+
+
+def weighted_surprises(cells: list[dict], summary: dict) -> tuple[int, list[tuple]]:
+    """Published weighted shares an outsider cannot reproduce from published counts.
+
+    A reader who knows how the weights are made (the method note) rebuilds them from the
+    published targets, trim bounds and segment sizes, then computes every weighted share from
+    the published breakdown by the raking dimension. A share that needs a hidden count, or
+    that comes out different, carries information the counts do not: an equation the reader
+    can solve. Returns how many weighted shares were checked and the surprises.
+    """
+    weighting = summary["weighting"]
+    published = [c for c in cells if c["share_weighted"] not in ("", None)]
+    dimensions = {t["dimension"] for t in weighting["targets"]}
+    if not published:
+        return 0, []
+    if len(dimensions) != 1 or weighting.get("employer_cap"):
+        # Several margins or an employer cap: weights vary within a segment, and the
+        # reader cannot rebuild them from counts; any weighted share is a surprise.
+        return len(published), [("unreproducible", _key(c)) for c in published]
+    (dimension,) = dimensions
+    targets = {t["segment"]: float(t["share"]) for t in weighting["targets"]}
+    totals = {w["label"]: w["n"] for w in summary["waves"]}
+    value = {}
+    for c in cells:
+        if c["measure"] != "change":
+            value[(*_key(c), c["dimension"], c["segment"])] = c
+    surprises: list[tuple] = []
+    for c in published:
+        wave = c["wave"]
+        if c["measure"] == "change":  # the difference of two published weighted shares
+            row = (c["question"], c["choice"], c["option"], c["dimension"], c["segment"])
+            ends = [value.get(("share", w, *row)) for w in (wave, c["compare_wave"])]
+            later, earlier = (end["share_weighted"] if end else None for end in ends)
+            if later in ("", None) or earlier in ("", None):
+                surprises.append(("change of an unpublished weighted share", _key(c)))
+            elif abs(float(later) - float(earlier) - float(c["share_weighted"])) > 1e-8:
+                surprises.append(("change differs", _key(c)))
+            continue
+        if c["dimension"] == dimension:  # one weight in the segment: the unweighted share
+            if abs(float(c["share_weighted"]) - float(c["share"])) > 1e-8:
+                surprises.append(("differs", _key(c), c["segment"]))
+            continue
+        if c["dimension"]:  # another dimension's segment mixes weights the reader cannot see
+            surprises.append(("unreproducible", _key(c), c["dimension"], c["segment"]))
+            continue
+        sizes = {
+            seg["choice"]: float(seg["count"])
+            for seg in cells
+            if seg["wave"] == wave and seg["question"] == dimension and not seg["dimension"]
+            and seg["measure"] == "share" and seg["count"] not in ("", None)
+        }  # fmt: skip
+        weight = _rebuilt_weights(sizes, float(totals[wave]), targets, weighting["trim"])
+        found = _weighted_parts(value, c, dimension, list(sizes))
+        if found is None:
+            surprises.append(("over hidden counts", _key(c)))
+            continue
+        count, base = found
+        count[None] = float(c["count"]) - sum(count.values())
+        base[None] = float(c["base_n"]) - sum(base.values())
+        num = sum(weight.get(s, 1.0) * v for s, v in count.items())
+        den = sum(weight.get(s, 1.0) * v for s, v in base.items())
+        if den <= 0 or abs(min(1.0, num / den) - float(c["share_weighted"])) > 1e-8:
+            surprises.append(("differs", _key(c), num / den if den else None))
+            continue
+        squares = sum(weight.get(s, 1.0) ** 2 * v for s, v in base.items())
+        if abs(den * den / squares - float(c["n_eff"])) > 1e-6 * float(c["n_eff"]):
+            surprises.append(("n_eff differs", _key(c), den * den / squares))
+    return len(published), surprises
+
+
+def _key(c: dict) -> tuple:
+    return (c["measure"], c["wave"], c["question"], c["choice"], c["option"])
+
+
+def _weighted_parts(value: dict, c: dict, dimension: str, segments: list[str]):
+    """Per segment of the raking dimension, the row's count and base, from published cells.
+
+    A cross of two dimensions may be published in one direction only: the count of
+    (question = a, dimension segment s) is then the transposed table's (question = dimension,
+    choice s, segment a), and a single-choice question's base in s is the sum of its answers.
+    None when any of them is hidden.
+    """
+    measure, wave, question, choice, option = _key(c)
+    if question == dimension:  # the raking dimension itself: its own sizes
+        sizes = {s: _number(value.get(("share", wave, question, s, "", "", "")), "count")
+                 for s in segments}  # fmt: skip
+        if any(v is None for v in sizes.values()):
+            return None
+        known = {s: float(v or 0) for s, v in sizes.items()}
+        return {s: v if s == choice else 0.0 for s, v in known.items()}, known
+
+    def cross(answer: str, segment: str) -> float | None:
+        direct = value.get((measure, wave, question, answer, option, dimension, segment))
+        if direct is None and measure == "share" and not option:
+            direct = value.get(("share", wave, dimension, segment, "", question, answer))
+        return _number(direct, "count")
+
+    answers = sorted({key[3] for key in value if key[:3] == (measure, wave, question)
+                      and key[4] == option and not key[5]})  # fmt: skip
+    count: dict[str | None, float] = {}
+    base: dict[str | None, float] = {}
+    for segment in segments:
+        own = cross(choice, segment)
+        direct = value.get((measure, wave, question, choice, option, dimension, segment))
+        if direct is not None:
+            segment_base = _number(direct, "base_n")
+        else:
+            row = [cross(answer, segment) for answer in answers]
+            segment_base = None if None in row else sum(r or 0.0 for r in row)
+        if own is None or segment_base is None:
+            return None
+        count[segment], base[segment] = own, segment_base
+    return count, base
+
+
+def _number(row: dict | None, name: str) -> float | None:
+    return None if row is None or row[name] in ("", None) else float(row[name])

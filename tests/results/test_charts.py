@@ -60,7 +60,7 @@ def test_chart_csv_holds_exactly_that_charts_rows(client):
     census_snapshot()
     response = client.get(f"{BASE}new-projects.csv")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("series,chart,measure,wave")
+    assert lines[0].startswith("series,chart,wave,question,choice,choice_label")
     assert len(lines) == 1 + 4  # pytorch, tensorflow, jax and the suppressed keras row
     assert all(",new-projects," in line for line in lines[1:])
     assert str(LEAK) not in "".join(lines)

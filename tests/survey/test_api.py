@@ -67,6 +67,15 @@ def test_invalid_answers_get_a_json_400_naming_each_problem(client, census):
 
 
 @pytest.mark.django_db
+def test_other_text_without_other_chosen_is_a_400_not_dropped(client, census):
+    answer = submit(client, {**ANSWERS, "frameworks_used": ["pytorch"]})
+    assert answer.status_code == 400
+    errors = answer.json()["errors"]
+    assert any("without choosing it" in message for message in sum(errors.values(), []))
+    assert Response.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_unknown_keys_and_malformed_json_are_400s(client, census):
     assert submit(client, {**ANSWERS, "favourite_colour": "blue"}).json()["errors"] == {
         "favourite_colour": ["No such question."]

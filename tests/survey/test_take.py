@@ -105,6 +105,19 @@ def test_required_matrix_and_other_text_are_checked(client, census, census_post)
 
 
 @pytest.mark.django_db
+def test_other_text_without_ticking_other_is_an_error_that_keeps_the_text(
+    client, census, census_post
+):
+    fill(client, census_post, upto=2)
+    data = {**census_post[2], "q_frameworks_used__other": "Robotics toolkit"}
+    page = post_page(client, 3, data)
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "You wrote under &quot;Other&quot; without choosing it" in body
+    assert 'value="Robotics toolkit"' in body
+
+
+@pytest.mark.django_db
 def test_question_hidden_by_show_if_is_never_stored_nor_required(client, census, census_post):
     first = {**census_post[0], "q_role": "student"}  # company questions are for the employed
     fill(client, [first])
