@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
 import vl_convert
 from django.db import IntegrityError, transaction
 
 from .disclosure.columns import PUBLIC_COLUMNS
-from .drawing import FONT, INK, MUTED, WIDE, Layout, chart_spec
+from .drawing import WIDE, Layout, chart_spec
 from .models import ChartImage, Snapshot
 from .selectors import ChartData, Report
 
@@ -192,138 +191,3 @@ def chart_image(
     except IntegrityError:
         # Another request rendered it at the same time; theirs is the same picture.
         return ChartImage.objects.get(snapshot=snapshot, name=stored_name)
-
-
-# -- What other data says: outside signals beside the survey (results.comparison) ------------
-
-COMPARISON_WIDTH = 250
-COMPARISON_COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"]
-
-
-def comparison_spec(comparison: Any) -> dict[str, Any]:
-    """Small multiples, one per framework, every line on one time axis; 330 px wide in all,
-    so it reads at a phone's width without being scaled down."""
-    order = [line["line"] for line in comparison.lines]
-    frameworks = [comparison.labels[key] for key in comparison.focus]
-    # A gap (a missing figure) ends a run, so the line breaks there instead of bridging it.
-    drawn: list[dict[str, Any]] = []
-    runs: dict[tuple[str, str], int] = {}
-    for row in sorted(comparison.rows, key=lambda r: (r["source"], r["framework"], r["date"])):
-        key = (row["source"], row["framework"])
-        if row["share"] is None:
-            runs[key] = runs.get(key, 0) + 1
-            continue
-        drawn.append({**row, "run": f"{key[0]}-{key[1]}-{runs.get(key, 0)}", "mark": "value"})
-    # A source's breaks are marked only beside its own lines.
-    shown = {(row["source"], row["framework_label"]) for row in drawn}
-    for item in comparison.breaks:
-        for label in frameworks:
-            if (item["source"], label) in shown:
-                mark = "stretch" if item["end"] else "break"
-                drawn.append({**item, "framework_label": label, "mark": mark})
-    years = sorted({int(row["date"][:4]) for row in drawn if row.get("date")})
-    ticks = [alt.DateTime(year=y) for y in range(years[0], years[-1] + 2, 2)] if years else []
-    colour = alt.Color(
-        "line:N",
-        sort=order,
-        scale=alt.Scale(domain=order, range=COMPARISON_COLOURS[: len(order)]),
-        legend=alt.Legend(
-            title=None,
-            orient="bottom",
-            columns=1,
-            labelLimit=330,
-            symbolType="stroke",
-            symbolStrokeWidth=3,
-            symbolOpacity=1,
-        ),
-    )
-    x = alt.X(
-        "date:T",
-        title=None,
-        axis=alt.Axis(values=ticks, format="%Y", grid=False, labelFontSize=11),
-    )
-    y = alt.Y(
-        "share:Q",
-        title=None,
-        scale=alt.Scale(domain=[0, 1]),
-        axis=alt.Axis(format=".0%", values=[0, 0.5, 1], labelFontSize=11),
-    )
-    signal = "datum.mark == 'value' && datum.source != 'survey'"
-    survey = "datum.mark == 'value' && datum.source == 'survey'"
-    base = alt.Chart()
-    layers = alt.layer(
-        # A break at a point is a dashed rule; a stretch of incomparable figures, a pale band.
-        base.transform_filter("datum.mark == 'break'")
-        .mark_rule(strokeDash=[4, 3], strokeWidth=1.5)
-        .encode(x="date:T", color=colour),
-        base.transform_filter("datum.mark == 'stretch'")
-        .mark_rect(opacity=0.12)
-        .encode(x="date:T", x2="end:T", color=colour),
-        base.transform_filter(signal)
-        .mark_line(strokeWidth=1.6)
-        .encode(x=x, y=y, color=colour, detail="run:N"),
-        base.transform_filter(signal + " && datum.period.length == 4")
-        .mark_point(filled=True, size=16)
-        .encode(x=x, y=y, color=colour),
-        base.transform_filter(survey)
-        .mark_rule(strokeWidth=2)
-        .encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=colour),
-        base.transform_filter(survey)
-        .mark_point(filled=True, size=50, shape="diamond")
-        .encode(x=x, y=y, color=colour),
-    )
-    title = "What other data says"
-    if comparison.synthetic:
-        title += " (synthetic survey)"
-    spec = (
-        alt.layer(*layers.layer, data=alt.Data(values=drawn))
-        .properties(width=COMPARISON_WIDTH, height=100)
-        .facet(
-            facet=alt.Facet(
-                "framework_label:N",
-                sort=frameworks,
-                title=None,
-                header=alt.Header(
-                    labelOrient="top",
-                    labelAnchor="start",
-                    labelFontSize=12,
-                    labelFontWeight="bold",
-                    labelColor=INK,
-                ),
-            ),
-            columns=1,
-            spacing=8,
-            title=alt.TitleParams(
-                title,
-                subtitle=["Share among the compared frameworks,", "each line in its own unit"],
-                anchor="start",
-                fontSize=15,
-                subtitleFontSize=12,
-                subtitleColor=MUTED,
-                color=INK,
-            ),
-        )
-        .configure(font=FONT, background="white", padding=8)
-        .configure_view(stroke=None)
-        .configure_legend(labelFontSize=11, labelColor=INK)
-    )
-    return spec.to_dict()
-
-
-def comparison_image(
-    snapshot: Snapshot, name: str, build: Callable[[], Any | None]
-) -> ChartImage | None:
-    """The stored rendering of the comparison; its name changes when a signal does."""
-    stored = ChartImage.objects.filter(snapshot=snapshot, name=name).first()
-    if stored is not None:
-        return stored
-    comparison = build()
-    if comparison is None:
-        return None
-    spec = comparison_spec(comparison)
-    svg, png = vl_convert.vegalite_to_svg(spec), vl_convert.vegalite_to_png(spec, scale=2)
-    try:
-        with transaction.atomic():
-            return ChartImage.objects.create(snapshot=snapshot, name=name, svg=svg, png=png)
-    except IntegrityError:
-        return ChartImage.objects.get(snapshot=snapshot, name=name)

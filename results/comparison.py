@@ -5,9 +5,13 @@ frameworks the source published for that period (its own denominator: downloads,
 papers). The survey's shares come from the published snapshot's overall cells of the
 headline question and are renormalised the same way: a framework's share divided by the sum
 of the focus frameworks' shares, its 95% interval scaled by the same factor (the
-denominator's own uncertainty is not included). Nothing here touches responses, and signals
-are published aggregates from elsewhere: they pass through this report spec, not through the
-respondent disclosure rules.
+denominator's own uncertainty is not included). Each line is cut into stretches
+(results.comparability): a break (a source's change of method; the question's wording or who
+was asked it changing between waves) or a change in which compared frameworks have a figure
+ends one, because the shares on either side do not divide by the same thing. The chart does
+not join a line across stretches and no direction is read across one. Nothing here touches
+responses, and signals are published aggregates from elsewhere: they pass through this report
+spec, not through the respondent disclosure rules.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from signals.selectors import (
 )
 from survey.models import Series
 
+from .comparability import SURVEY, break_side, conclusions, stretch_numbers
 from .models import Snapshot
 from .selectors import (
     HEADLINE_QUESTION,
@@ -38,10 +43,11 @@ from .selectors import (
     snapshot_cells,
     summary_waves,
     wave_number,
+    wording_runs,
 )
 
 DEFAULT_FOCUS = ["pytorch", "tensorflow", "jax", "keras"]
-SURVEY = "survey"
+DRAWING = "v2"  # stretches, two layouts
 # How each signal is drawn: its short name in the legend, whether periods are pooled by year
 # (conference venues meet in different months; one year is one point), and whether a figure
 # is placed at its period's end (a snapshot of the 30 days before it) or its middle.
@@ -51,8 +57,6 @@ LINES: dict[str, dict[str, Any]] = {
     "conference-papers": {"name": "Conference papers", "yearly": True, "at_end": False},
     "transformer-papers": {"name": "Transformer papers", "yearly": False, "at_end": False},
 }
-# A change in share smaller than this between a line's first and last year reads as flat.
-FLAT = 0.05
 COLUMNS = [
     "line",
     "source",
@@ -73,6 +77,7 @@ COLUMNS = [
     "compared",
     "missing",
     "break",
+    "stretch",
     "licence",
     "attribution",
 ]
@@ -112,7 +117,8 @@ class Comparison:
 def comparison_name() -> str:
     """The chart's stored name: new whenever a signal is re-imported from another file."""
     digest = hashlib.sha256(signals_version().encode()).hexdigest()[:12]
-    return f"comparison-{digest}"
+    # The drawing's version too: a stored picture drawn the old way is never served again.
+    return f"comparison-{DRAWING}-{digest}"
 
 
 def _legend(name: str, unit: str) -> str:
@@ -124,19 +130,55 @@ def _shares(values: dict[str, int | None], covered: list[str]) -> tuple[dict, in
     return shown, sum(shown.values()), sorted(shown)
 
 
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first}–{last}"
+
+
+def _set_change(before: list[str], after: list[str], labels: dict[str, str], why: str) -> str:
+    """Why two neighbouring points are not compared: their compared frameworks differ."""
+    said = []
+    if gone := [labels[key] for key in before if key not in after]:
+        said.append(f"{', '.join(gone)} {why}")
+    if new := [labels[key] for key in after if key not in before]:
+        said.append(f"{', '.join(new)} counted from here")
+    return "Compared frameworks changed (" + "; ".join(said) + ")"
+
+
 def _signal_rows(source: Source, focus: list[str], labels: dict[str, str]) -> list[dict]:
     spec = LINES[source.key]
     points = entity_points(source, focus, yearly=spec["yearly"])
     covered = [key for key in focus if any(p.values.get(key) is not None for p in points)]
     if spec["yearly"]:
         periods = [(str(y), date(y, 1, 1), date(y, 12, 31)) for y in {p.start.year for p in points}]
-        marks = break_labels(source.breaks.all(), periods)
+        ends = {str(y): date(y, 12, 31) for y in {p.start.year for p in points}}
     else:
-        marks = break_labels(source.breaks.all(), [(p.period, p.start, p.end) for p in points])
+        periods = [(p.period, p.start, p.end) for p in points]
+        ends = {p.period: p.end for p in points}
+    breaks = list(source.breaks.all())
+    marks = break_labels(breaks, periods)
     line = _legend(spec["name"], source.unit)
+    # A stretch: no break of the source inside it and the same frameworks published at every
+    # point, so each share in it divides by the same frameworks' figures.
+    compared_sets = [
+        compared if total else []
+        for _shown, total, compared in (_shares(p.values, covered) for p in points)
+    ]
+    sides = [break_side(breaks, ends[point.period]) for point in points]
+    numbers = stretch_numbers(zip(sides, map(tuple, compared_sets), strict=True))
+    names: dict[int, str] = {}
+    for number, point in zip(numbers, points, strict=True):
+        first = names.get(number, point.period[:10]).split("–")[0]
+        names[number] = _span(first, point.period[:10])
     rows = []
-    for point in points:
+    for index, point in enumerate(points):
         shown, total, compared = _shares(point.values, covered)
+        marked = list(marks.get(point.period, []))
+        if index and sides[index] != sides[index - 1] and not marked:
+            crossed = zip(breaks, sides[index - 1], sides[index], strict=True)
+            marked += [f"After: {item.label}" for item, was, now in crossed if was != now]
+        now, before = compared_sets[index], compared_sets[index - 1] if index else []
+        if index and sides[index] == sides[index - 1] and now != before:
+            marked.append(_set_change(before, now, labels, "not published"))
         for key in covered:
             value = point.values.get(key)
             missing = ""
@@ -161,7 +203,8 @@ def _signal_rows(source: Source, focus: list[str], labels: dict[str, str]) -> li
                     "share": share,
                     "compared": " ".join(compared),
                     "missing": missing,
-                    "break": "; ".join(marks.get(point.period, [])),
+                    "break": "; ".join(marked),
+                    "stretch": names[numbers[index]],
                     "licence": source.licence,
                     "attribution": source.attribution,
                 }
@@ -207,22 +250,100 @@ def _renormalised(cells: list[dict], focus: list[str]) -> dict[str, dict[str, An
     return out
 
 
-def _survey_rows(snapshot: Snapshot, focus: list[str], labels: dict[str, str]) -> list[dict]:
+def _offered(summary: dict[str, Any], wave: str) -> set[str] | None:
+    """The headline question's choices in a wave, or None if the summary does not say."""
+    for question in summary.get("questions") or []:
+        if isinstance(question, dict) and question.get("key") == HEADLINE_QUESTION:
+            asked = (question.get("waves") or {}).get(wave)
+            if isinstance(asked, dict) and asked.get("choices"):
+                return {str(pair[0]) for pair in asked["choices"]}
+    return None
+
+
+def _question_breaks(summary: dict[str, Any], wave: str, previous: str) -> list[str]:
+    """Why the headline question's answers in `wave` are not comparable with `previous`."""
+    said = {"wording": "the question's wording changed", "universe": "who was asked changed"}
+    found = [
+        said.get(str(b.get("kind")), "the question changed")
+        for b in summary.get("breaks") or []
+        if isinstance(b, dict)
+        and b.get("question") == HEADLINE_QUESTION
+        and b.get("wave") == wave
+        and b.get("previous_wave") == previous
+    ]
+    return list(dict.fromkeys(found)) or ["the question's wording changed"]
+
+
+def _survey_rows(
+    snapshot: Snapshot, focus: list[str], labels: dict[str, str]
+) -> tuple[list[dict], list[dict]]:
+    """The survey's rows, and its breaks: a stretch of waves has one wording, one universe and
+    the same compared frameworks shown in each wave, so a direction is read only within it."""
     summary = snapshot.summary or {}
     waves = {wave["label"]: wave for wave in summary_waves(summary)}
     by_wave: dict[str, list[dict]] = defaultdict(list)
     for cell in _survey_cells(snapshot, focus):
         by_wave[cell["wave"]].append(cell)
+    order = list(waves)
+    dated = [
+        (label, when)
+        for label in sorted(by_wave, key=lambda w: (order.index(w) if w in order else -1, w))
+        if (when := _wave_date(waves.get(label, {"label": label}))) is not None
+    ]
+    runs = wording_runs(summary, HEADLINE_QUESTION, [label for label, _ in dated])
+    compared = {
+        label: sorted(
+            c["choice"] for c in by_wave[label] if c["choice"] in focus and c["share"] is not None
+        )
+        for label, _ in dated
+    }
+    numbers = stretch_numbers((runs[label], tuple(compared[label])) for label, _ in dated)
+    spans: dict[int, list[str]] = defaultdict(list)
+    for number, (label, _) in zip(numbers, dated, strict=True):
+        spans[number].append(label)
+    covered = [key for key in focus if any(key in compared[label] for label, _ in dated)]
     line = _legend("Survey", "respondents (95% interval)")
-    rows = []
-    for wave_label, cells in by_wave.items():
+    rows, breaks = [], []
+    for index, (wave_label, when) in enumerate(dated):
         wave = waves.get(wave_label, {"label": wave_label})
-        when = _wave_date(wave)
-        if when is None:
-            continue
-        scaled = _renormalised(cells, focus)
-        for cell in sorted(cells, key=lambda c: focus.index(c["choice"])):
-            key = cell["choice"]
+        marked = []
+        if index:
+            previous, previous_when = dated[index - 1]
+            reasons = []
+            if runs[wave_label] != runs[previous]:
+                reasons += _question_breaks(summary, wave_label, previous)
+            elif compared[wave_label] != compared[previous]:
+                reasons.append(
+                    _set_change(compared[previous], compared[wave_label], labels, "not shown")
+                )
+            if reasons:
+                text = f"{previous} to {wave_label}: " + " and ".join(reasons)
+                marked.append(text)
+                middle = (previous_when.toordinal() + when.toordinal()) // 2
+                breaks.append(
+                    {
+                        "source": SURVEY,
+                        "line": line,
+                        "name": "Survey",
+                        "date": date.fromordinal(middle).isoformat(),
+                        "end": "",
+                        "label": text,
+                        "note": f"No survey direction is read across {previous} to {wave_label}.",
+                    }
+                )
+        scaled = _renormalised(by_wave[wave_label], focus)
+        cells = {cell["choice"]: cell for cell in by_wave[wave_label]}
+        offered = _offered(summary, wave_label)
+        for key in covered:
+            found = cells.get(key)
+            if found is None or found["share"] is None:
+                missing = (
+                    "Not offered in this wave's question."
+                    if offered is not None and key not in offered
+                    else "Suppressed or not shown."
+                )
+            else:
+                missing = ""
             rows.append(
                 {
                     "line": line,
@@ -234,72 +355,23 @@ def _survey_rows(snapshot: Snapshot, focus: list[str], labels: dict[str, str]) -
                     "date": when.isoformat(),
                     "value": None,
                     "denominator": None,
-                    **scaled[key],
-                    "share_as_is": cell["share"],
-                    "ci_low_as_is": cell["ci_low"],
-                    "ci_high_as_is": cell["ci_high"],
-                    "base_n": cell["base_n"],
-                    "missing": "" if cell["share"] is not None else "Suppressed or not shown.",
-                    "break": "",
+                    "share": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "compared": " ".join(compared[wave_label]),
+                    **scaled.get(key, {}),
+                    "share_as_is": found["share"] if found else None,
+                    "ci_low_as_is": found["ci_low"] if found else None,
+                    "ci_high_as_is": found["ci_high"] if found else None,
+                    "base_n": found["base_n"] if found else None,
+                    "missing": missing,
+                    "break": "; ".join(marked),
+                    "stretch": _span(spans[numbers[index]][0], spans[numbers[index]][-1]),
                     "licence": wave.get("license") or "",
                     "attribution": wave.get("attribution") or "",
                 }
             )
-    return rows
-
-
-def _direction(rows: list[dict]) -> tuple[str, str] | None:
-    """'rising' / 'falling' / 'flat' between a line's first and last year, and the years."""
-    years: dict[int, list[float]] = defaultdict(list)
-    for row in rows:
-        years[int(row["date"][:4])].append(row["share"])
-    if len(years) < 2:
-        return None
-    first, last = min(years), max(years)
-    change = sum(years[last]) / len(years[last]) - sum(years[first]) / len(years[first])
-    word = "rising" if change > FLAT else "falling" if change < -FLAT else "flat"
-    return word, f"{first}–{last}"
-
-
-def _survey_direction(rows: list[dict]) -> tuple[str, str] | None:
-    ordered = sorted(rows, key=lambda row: row["date"])
-    if len(ordered) < 2:
-        return None
-    first, last = ordered[0], ordered[-1]
-    if None in (first["ci_low"], first["ci_high"], last["ci_low"], last["ci_high"]):
-        return None
-    span = f"{first['period']}–{last['period']}"
-    if last["ci_low"] > first["ci_high"]:
-        return "rising", span
-    if last["ci_high"] < first["ci_low"]:
-        return "falling", span
-    return "no clear change", span
-
-
-def _conclusions(rows: list[dict], focus: list[str], labels: dict[str, str]) -> list[str]:
-    """One sentence per framework, claiming only what every line that covers it shows."""
-    names = {row["source"]: row["line"].split(":")[0] for row in rows}
-    sentences = []
-    for key in focus:
-        found: dict[str, tuple[str, str]] = {}
-        for source in dict.fromkeys(row["source"] for row in rows):
-            mine = [r for r in rows if r["source"] == source and r["framework"] == key]
-            mine = [r for r in mine if r["share"] is not None]
-            result = _survey_direction(mine) if source == SURVEY else _direction(mine)
-            if result is not None:
-                found[source] = result
-        if not found:
-            continue
-        words = {word for word, _ in found.values()}
-        listed = ", ".join(f"{names[s]} {span}" for s, (_w, span) in found.items())
-        if len(words) == 1 and len(found) > 1:
-            sentences.append(
-                f"{labels[key]}: {words.pop()} in all {len(found)} lines that cover it ({listed})."
-            )
-        else:
-            parts = "; ".join(f"{names[s]} {w} ({span})" for s, (w, span) in found.items())
-            sentences.append(f"{labels[key]}: the lines do not agree: {parts}.")
-    return sentences
+    return rows, breaks
 
 
 def _region_view(snapshot: Snapshot, labels: Labels) -> tuple[list[dict], str]:
@@ -376,7 +448,7 @@ def comparison_build(snapshot: Snapshot) -> Comparison | None:
     for key in focus:
         label = summary_labels.choice(HEADLINE_QUESTION, key)
         labels[key] = names[key] if label == key else label
-    rows = _survey_rows(snapshot, focus, labels)
+    rows, survey_breaks = _survey_rows(snapshot, focus, labels)
     if not rows:
         # Signals stand beside a survey's framework shares; without them there is nothing to
         # set them beside (a poll's report, another series).
@@ -387,7 +459,7 @@ def comparison_build(snapshot: Snapshot) -> Comparison | None:
         if mine:
             lines.append({"line": mine[0]["line"], "source": source.key})
         rows += mine
-    breaks = [
+    breaks = survey_breaks + [
         {
             "source": source.key,
             "line": _legend(LINES[source.key]["name"], source.unit),
@@ -408,7 +480,7 @@ def comparison_build(snapshot: Snapshot) -> Comparison | None:
         sources=sources,
         lines=lines,
         breaks=breaks,
-        conclusions=_conclusions(rows, focus, labels),
+        conclusions=conclusions(rows, focus, labels),
         regions=regions,
         region_note=region_note,
         synthetic=bool((snapshot.summary or {}).get("series", {}).get("is_synthetic")),
@@ -459,9 +531,25 @@ def comparison_page(snapshot: Snapshot) -> dict[str, Any] | None:
     base = f"/reports/{slug}/charts/comparison"
     head, rows = _year_table(comparison)
     units = ", ".join(f"{line['line']}" for line in comparison.lines)
+    survey_breaks = [item["label"] for item in comparison.breaks if item["source"] == SURVEY]
+    waves_of: dict[str, set[str]] = defaultdict(set)
+    for row in comparison.drawn:
+        if row["source"] == SURVEY:
+            waves_of[row["stretch"]].add(row["period"])
+    survey_note = ""
+    if survey_breaks and all(len(waves) < 2 for waves in waves_of.values()):
+        survey_note = (
+            "The survey gives no direction here: no two of its waves can be compared ("
+            + "; ".join(survey_breaks)
+            + "). Its waves are drawn as points, and its shares across the break are not compared."
+        )
     return {
         "comparison": comparison,
-        "links": {ext: f"{base}.{ext}?v={snapshot.pk}-{name}" for ext in ("svg", "png", "csv")},
+        "links": {
+            **{ext: f"{base}.{ext}?v={snapshot.pk}-{name}" for ext in ("svg", "png", "csv")},
+            "phone": f"{base}.phone.svg?v={snapshot.pk}-{name}",
+        },
+        "survey_note": survey_note,
         "focus_labels": ", ".join(comparison.labels[key] for key in comparison.focus),
         "head": head,
         "rows": rows,

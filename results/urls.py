@@ -23,6 +23,13 @@ urlpatterns = [
         )
         for ext in ("svg", "png", "csv")
     ],
+    # Before the charts' own phone address, which would take "comparison" for a chart name.
+    path(
+        "reports/<slug:slug>/charts/comparison.phone.svg",
+        views.comparison_file,
+        {"ext": "svg", "layout": "phone"},
+        name="comparison-phone-svg",
+    ),
     path("signals/<slug:key>.csv", views.signal_csv, name="signal-csv"),
     *[
         path(

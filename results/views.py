@@ -28,11 +28,11 @@ from .charts import (
     chart_csv_rows,
     chart_image,
     chart_table,
-    comparison_image,
     focus_facts,
 )
 from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_build, comparison_name, comparison_page
+from .comparison_chart import comparison_image
 from .drawing import LAYOUTS
 from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
 from .health import database_answers
@@ -360,7 +360,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_safe
 @csp_override({"default-src": [CSP.NONE], "frame-ancestors": [CSP.NONE]})
-def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponseBase:
+def comparison_file(
+    request: HttpRequest, slug: str, ext: str, layout: str = "wide"
+) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
@@ -377,7 +379,7 @@ def comparison_file(request: HttpRequest, slug: str, ext: str) -> HttpResponseBa
             comparison.csv_rows(),
             headers=headers,
         )
-    image = comparison_image(snapshot, name, lambda: comparison_build(snapshot))
+    image = comparison_image(snapshot, name, lambda: comparison_build(snapshot), LAYOUTS[layout])
     if image is None:
         return _missing(request, slug, "comparison")
     body = image.svg.encode("utf-8") if ext == "svg" else bytes(image.png)

@@ -6,7 +6,10 @@ import types
 
 import pytest
 
-from results.comparison import COLUMNS, _conclusions, comparison_build
+from results.comparability import conclusions
+from results.comparison import COLUMNS, comparison_build
+from results.comparison_chart import comparison_spec
+from results.drawing import PHONE, WIDE
 from results.models import Cell
 from signals.models import Value
 from signals.selectors import economy_regions
@@ -118,11 +121,12 @@ def _line(source: str, shares: list[tuple[str, float]]) -> list[dict]:
 def test_a_conclusion_is_drawn_only_as_far_as_the_lines_agree():
     labels = {"pytorch": "PyTorch"}
     rising = _line("a", [("2019", 0.2), ("2023", 0.6)]) + _line("b", [("2020", 0.3), ("2024", 0.7)])
-    assert _conclusions(rising, ["pytorch"], labels) == [
-        "PyTorch: rising in all 2 lines that cover it (a 2019–2023, b 2020–2024)."
+    assert conclusions(rising, ["pytorch"], labels) == [
+        "PyTorch: rising in all 2 lines that cover it, none read across a break "
+        "(a 2019–2023, b 2020–2024)."
     ]
     mixed = rising + _line("c", [("2020", 0.5), ("2024", 0.2)])
-    (sentence,) = _conclusions(mixed, ["pytorch"], labels)
+    (sentence,) = conclusions(mixed, ["pytorch"], labels)
     assert sentence.startswith("PyTorch: the lines do not agree") and "c falling" in sentence
 
 
@@ -213,7 +217,7 @@ def test_the_comparison_downloads_as_csv_svg_and_png(client, signals_loaded):
     svg = client.get(f"{CHARTS}.svg")
     assert svg["Content-Type"] == "image/svg+xml"
     width = int(re.search(rb'width="(\d+)"', svg.content).group(1))
-    assert width <= 340  # drawn at its own size on a 390 px phone, never scaled down
+    assert width <= WIDE.total  # the wide layout, like the report's other charts
     assert b"What other data says" in svg.content
     png = client.get(f"{CHARTS}.png")
     assert png["Content-Type"] == "image/png" and png.content[:4] == b"\x89PNG"
@@ -257,3 +261,136 @@ def test_the_focus_comes_from_the_report_spec_when_there_is_one(monkeypatch, sig
     comparison = comparison_build(snapshot)
     assert comparison.focus == ["pytorch", "tensorflow"]
     assert {row["framework"] for row in comparison.rows} == {"pytorch", "tensorflow"}
+
+
+def _survey(comparison) -> list[dict]:
+    return [row for row in comparison.rows if row["source"] == "survey"]
+
+
+def _font_sizes(svg: bytes) -> list[float]:
+    return [float(size) for size in re.findall(rb'font-size="([\d.]+)', svg)]
+
+
+@pytest.mark.django_db
+def test_no_survey_direction_is_read_across_a_wording_break(signals_loaded):
+    # The factory's 2018 wave asked a differently worded question than 2022 and 2026.
+    comparison = comparison_build(census_snapshot())
+    survey = _survey(comparison)
+    assert {row["period"]: row["stretch"] for row in survey} == {
+        "2018": "2018",
+        "2022": "2022–2026",
+        "2026": "2022–2026",
+    }
+    assert {row["break"] for row in survey if row["period"] == "2022"} == {
+        "2018 to 2022: the question changed"
+    }
+    assert {row["break"] for row in survey if row["period"] != "2022"} == {""}
+    sentences = " ".join(comparison.conclusions)
+    assert "Survey rising (2022–2026)" in sentences  # PyTorch, within the later wording
+    assert "2018–2026" not in sentences and "2018–2022" not in sentences
+    (mark,) = [item for item in comparison.breaks if item["source"] == "survey"]
+    assert "2018-10-25" < mark["date"] < "2022-09-16"
+
+
+@pytest.mark.django_db
+def test_the_csv_marks_the_survey_break_and_each_rows_stretch(client, signals_loaded):
+    census_snapshot()
+    rows = [row for row in read(client.get(f"{CHARTS}.csv")) if row["source"] == "survey"]
+    marked = {row["period"] for row in rows if row["break"]}
+    assert marked == {"2022"}
+    assert {row["stretch"] for row in rows} == {"2018", "2022–2026"}
+
+
+@pytest.mark.django_db
+def test_a_universe_break_leaves_the_survey_without_any_direction(client, signals_loaded):
+    snapshot = census_snapshot()
+    snapshot.summary["breaks"].append(
+        {
+            "question": "frameworks_used",
+            "kind": "universe",
+            "wave": "2026",
+            "previous_wave": "2022",
+            "universe": "Only people who write code.",
+            "previous_universe": "",
+        }
+    )
+    snapshot.save()
+    comparison = comparison_build(snapshot)
+    assert {row["stretch"] for row in _survey(comparison)} == {"2018", "2022", "2026"}
+    assert "2022 to 2026: who was asked changed" in {row["break"] for row in _survey(comparison)}
+    assert "Survey" not in " ".join(comparison.conclusions)
+    html = client.get(REPORT).content.decode()
+    assert "The survey gives no direction here" in html
+
+
+@pytest.mark.django_db
+def test_a_framework_not_offered_in_a_wave_is_said_and_not_compared_across(signals_loaded):
+    snapshot = census_snapshot()
+    snapshot.cells.filter(wave="2022", question="frameworks_used", choice="jax").delete()
+    question = next(q for q in snapshot.summary["questions"] if q["key"] == "frameworks_used")
+    offered = question["waves"]["2022"]
+    offered["choices"] = [pair for pair in offered["choices"] if pair[0] != "jax"]
+    snapshot.save()
+    survey = _survey(comparison_build(snapshot))
+    by_wave: dict[str, list[dict]] = {}
+    for row in survey:
+        by_wave.setdefault(row["period"], []).append(row)
+    jax_2022 = next(row for row in by_wave["2022"] if row["framework"] == "jax")
+    assert (
+        jax_2022["share"] is None and jax_2022["missing"] == "Not offered in this wave's question."
+    )
+    # Each wave divides by the frameworks it shows, and a wave showing others is not compared.
+    assert {row["compared"] for row in by_wave["2022"]} == {"keras pytorch tensorflow"}
+    assert {row["compared"] for row in by_wave["2026"]} == {"jax keras pytorch tensorflow"}
+    for rows in by_wave.values():
+        assert sum(row["share"] for row in rows if row["share"] is not None) == pytest.approx(1)
+    assert {row["stretch"] for row in survey} == {"2018", "2022", "2026"}
+    (changed,) = {row["break"] for row in by_wave["2026"]}
+    assert changed == "2022 to 2026: Compared frameworks changed (JAX counted from here)"
+
+
+@pytest.mark.django_db
+def test_a_signal_is_read_only_between_its_breaks(signals_loaded):
+    rows = comparison_build(census_snapshot()).rows
+    pypi = [row for row in rows if row["source"] == "pypi-downloads"]
+    for stretch in {row["stretch"] for row in pypi}:
+        dates = {row["date"] for row in pypi if row["stretch"] == stretch}
+        # Nothing joins a figure before July 2025's change of counting with one after it.
+        assert max(dates) < "2025-07-01" or min(dates) >= "2025-07-01"
+    github = [row for row in rows if row["source"] == "github-innovation-graph"]
+    # JAX has figures from 2023: the shares before divide by three frameworks, after by four.
+    assert {row["stretch"] for row in github} == {"2020-Q1–2022-Q4", "2023-Q1–2025-Q3"}
+    first = {row["break"] for row in github if row["period"] == "2023-Q1"}
+    assert first == {"Compared frameworks changed (JAX counted from here)"}
+
+
+@pytest.mark.django_db
+def test_the_chart_does_not_join_the_survey_across_its_break(signals_loaded):
+    comparison = comparison_build(census_snapshot())
+    for layout in (WIDE, PHONE):
+        spec = comparison_spec(comparison, layout)
+        values = spec["vconcat"][0]["data"]["values"]
+        survey = [v for v in values if v["source"] == "survey" and v["mark"] == "value"]
+        runs = {v["period"]: v["run"] for v in survey if v["framework"] == "pytorch"}
+        assert runs["2018"] != runs["2022"] == runs["2026"]
+        assert any(v["source"] == "survey" and v["mark"] == "break" for v in values)
+
+
+@pytest.mark.django_db
+def test_the_comparison_has_a_phone_picture_with_readable_text(client, signals_loaded):
+    census_snapshot()
+    html = client.get(REPORT).content.decode()
+    assert re.search(
+        r'<picture><source media="\(max-width: 640px\)" '
+        r'srcset="/reports/ml-frameworks/charts/comparison\.phone\.svg\?v=[^"]+">'
+        r'<img src="/reports/ml-frameworks/charts/comparison\.svg',
+        html,
+    )
+    phone = client.get(f"{CHARTS}.phone.svg")
+    assert phone.status_code == 200 and phone["Content-Type"] == "image/svg+xml"
+    width = int(re.search(rb'width="(\d+)"', phone.content).group(1))
+    assert width <= PHONE.total  # shown at its own size on a 390 px screen
+    assert min(_font_sizes(phone.content)) >= 12
+    wide = client.get(f"{CHARTS}.svg")
+    assert wide.content != phone.content
+    assert min(_font_sizes(wide.content)) >= 12
