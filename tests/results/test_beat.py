@@ -22,7 +22,7 @@ def worker_with_beat(transactional_db, tmp_path):
         yield process
 
 
-def wait_for_published(series, *, responses: int, process, seconds: float = 90) -> Snapshot:
+def wait_for_published(series, *, responses: int, process, seconds: float = 180) -> Snapshot:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         snapshot = Snapshot.objects.latest_published(series)
