@@ -12,6 +12,7 @@ from results.exports import CELL_COLUMNS
 from results.models import RebuildJob, Snapshot
 from results.services import poll_due, snapshot_build, snapshot_publish, stale_series
 from survey.models import Series, Survey
+from survey.poll_services import poll_create
 from survey.selectors import voted_proof
 from tests.conftest import cast_votes
 
@@ -136,10 +137,69 @@ def test_the_results_csv_has_the_columns_of_cells_csv(client, poll):
     assert pytorch["count"] == "30" and pytorch["base_n"] == "42"
 
 
-def test_the_results_csv_waits_like_the_page(client, poll):
+def test_the_results_csv_waits_like_the_page_and_says_why_in_plain_text(client, poll):
     cast_votes(poll, {"pytorch": 30})
     publish(poll)
-    assert client.get(f"/p/{poll.slug}/results.csv").status_code == 404
+
+    response = client.get(f"/p/{poll.slug}/results.csv")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == "The results are shown once you have voted in this poll.\n"
+
+
+def test_the_results_csv_of_an_unknown_poll_is_a_plain_text_404(client, db):
+    response = client.get("/p/no-such-poll/results.csv")
+
+    assert response.status_code == 404
+    assert response.content.decode() == "There is no poll at this address.\n"
+
+
+def vote_in_browser(client, poll, choice):
+    page = client.get(f"/p/{poll.slug}/").content.decode()
+    ballot = re.search(r'name="ballot" value="([^"]+)"', page).group(1)
+    return client.post(f"/p/{poll.slug}/", {"ballot": ballot, "choice": choice})
+
+
+def test_a_voter_with_the_respondent_cookie_sees_results_and_csv_without_a_token(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    vote_in_browser(client, poll, "jax")
+    publish(poll)
+
+    page = client.get(f"/p/{poll.slug}/results/").content.decode()
+    response = client.get(f"/p/{poll.slug}/results.csv")
+
+    assert "shown once you have voted" not in page and "<table" in page
+    assert 'href="/p/new-project/results.csv"' in page
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert b"".join(response.streaming_content).decode().startswith(",".join(CELL_COLUMNS))
+
+
+def test_a_cookie_from_another_polls_vote_shows_no_results(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+    second = poll_create(
+        slug="second-poll",
+        text="Another question?",
+        choices=[("a", "A"), ("b", "B")],
+        status=Survey.Status.OPEN,
+    )
+    vote_in_browser(client, second, "a")
+
+    page = client.get(f"/p/{poll.slug}/results/").content.decode()
+
+    assert "shown once you have voted" in page and "<table" not in page
+    assert client.get(f"/p/{poll.slug}/results.csv").status_code == 403
+
+
+def test_the_embed_voter_keeps_the_token_when_opening_the_full_results(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+    proof = voted_proof(poll_id=poll.pk)
+
+    embed = client.get(f"/p/{poll.slug}/embed/results/?voted={proof}").content.decode()
+
+    assert f'href="/p/{poll.slug}/results/?voted={proof}"' in embed
 
 
 def test_the_embed_results_can_be_framed_where_the_poll_can(client, poll):
