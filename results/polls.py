@@ -103,7 +103,7 @@ def _context(request: HttpRequest, poll: Survey, question: Question) -> dict[str
         "is_open": poll.is_open,
         "csv_url": reverse("results:poll-results-csv", args=[poll.slug]) + suffix,
         "full_url": reverse("results:poll-results", args=[poll.slug]) + suffix,
-        "snippet": poll.embed_snippet(),
+        "snippet": poll.embed_snippet(request),
     }
 
 

@@ -24,9 +24,9 @@ def publish(poll: Survey) -> Snapshot:
     return snapshot_publish(snapshot_id=snapshot.pk)
 
 
-def results_page(client, poll, proof=True):
+def results_page(client, poll, proof=True, **extra):
     suffix = f"?voted={voted_proof(poll_id=poll.pk)}" if proof else ""
-    return client.get(f"/p/{poll.slug}/results/{suffix}")
+    return client.get(f"/p/{poll.slug}/results/{suffix}", **extra)
 
 
 def test_before_k_votes_the_page_says_how_many_more_are_needed(client, poll):
@@ -309,3 +309,24 @@ def test_with_the_broker_down_votes_count_and_the_page_says_results_are_updating
     assert page.status_code == 200
     assert "Results are being updated" in page.content.decode()
     assert poll.responses.filter(status="complete").count() == 43
+
+
+def test_the_embed_snippet_points_where_the_request_came_without_a_site_url(client, poll, settings):
+    settings.SITE_URL = ""
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+
+    html = results_page(client, poll, HTTP_HOST="127.0.0.1:8765").content.decode()
+
+    assert "&lt;iframe src=&quot;http://127.0.0.1:8765/p/new-project/embed/&quot;" in html
+    assert "127.0.0.1:8000" not in html
+
+
+def test_the_embed_snippet_uses_the_configured_site_url(client, poll, settings):
+    settings.SITE_URL = "https://polls.example"
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+
+    html = results_page(client, poll, HTTP_HOST="127.0.0.1:8765").content.decode()
+
+    assert "&lt;iframe src=&quot;https://polls.example/p/new-project/embed/&quot;" in html
