@@ -330,3 +330,21 @@ def test_the_embed_snippet_uses_the_configured_site_url(client, poll, settings):
     html = results_page(client, poll, HTTP_HOST="127.0.0.1:8765").content.decode()
 
     assert "&lt;iframe src=&quot;https://polls.example/p/new-project/embed/&quot;" in html
+
+
+def test_the_embed_widget_and_its_results_label_a_synthetic_poll_visibly(client, poll):
+    Survey.objects.filter(pk=poll.pk).update(is_synthetic=True)
+    proof = voted_proof(poll_id=poll.pk)
+
+    widget = client.get(f"/p/{poll.slug}/embed/").content.decode()
+    results = client.get(f"/p/{poll.slug}/embed/results/?voted={proof}").content.decode()
+
+    for html in (widget, results):
+        body = html.split("<body", 1)[1]
+        assert '<span class="tag"' in body and "synthetic demo data</span>" in body
+
+
+def test_the_embed_of_a_real_poll_has_no_synthetic_label(client, poll):
+    widget = client.get(f"/p/{poll.slug}/embed/").content.decode()
+
+    assert "synthetic" not in widget.split("<body", 1)[1]
