@@ -259,11 +259,11 @@ def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
     assert "+25.0 pts (" in html
 
 
-def test_a_poll_series_report_charts_the_polls_question_across_rounds(client, poll):
+def test_a_poll_series_report_charts_the_polls_question_once_rounds_have_ten_k_votes(client, poll):
     from survey.poll_services import poll_create
 
     Survey.objects.filter(pk=poll.pk).update(wave_label="2026-01-01", slug="jan")
-    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20})
+    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 60, "jax": 50})
     current = poll_create(
         slug="feb",
         series_slug=poll.series.slug,
@@ -273,7 +273,7 @@ def test_a_poll_series_report_charts_the_polls_question_across_rounds(client, po
         has_other=True,
         status=Survey.Status.OPEN,
     )
-    cast_votes(current, {"pytorch": 30, "jax": 10}, prefix="feb")
+    cast_votes(current, {"pytorch": 80, "jax": 30}, prefix="feb")
     publish(current)
 
     html = client.get(f"/reports/{poll.series.slug}/").content.decode()
@@ -282,6 +282,16 @@ def test_a_poll_series_report_charts_the_polls_question_across_rounds(client, po
     assert "Over time" in html
     assert "Share of votes for each answer, by round" in html
     assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+
+
+def test_a_poll_series_report_waits_for_ten_k_votes_as_the_readme_says(client, poll):
+    cast_votes(poll, {"pytorch": 30, "jax": 10})
+    publish(poll)
+
+    html = client.get(f"/reports/{poll.series.slug}/").content.decode()
+
+    assert "Not enough answers yet: 40 of 100 needed." in html
+    assert "the latest wave with enough answers" not in html
 
 
 def test_with_the_broker_down_votes_count_and_the_page_says_results_are_updating(
