@@ -15,7 +15,7 @@ from django.db.models import Max, QuerySet
 
 from survey.models import Series
 
-from ..disclosure.flags import FLAGS, NOT_ASKED, SHOWN_FLAGS
+from ..disclosure.flags import FLAG_MARKS, FLAGS, NOT_ASKED, SHOWN_FLAGS
 from ..models import Cell, Snapshot
 
 FLAG_MEANINGS = FLAGS
@@ -47,6 +47,11 @@ CELL_FIELDS = (
 
 def flag_meaning(flag: str) -> str:
     return FLAG_MEANINGS.get(flag, f"Not shown ({flag}).")
+
+
+def flag_mark(flag: str) -> str:
+    """A withheld value's word or two for a table cell (its meaning belongs below the table)."""
+    return FLAG_MARKS.get(flag, "not shown")
 
 
 def cell_public(values: dict[str, Any]) -> dict[str, Any]:

@@ -358,3 +358,33 @@ def test_the_embed_of_a_real_poll_has_no_synthetic_label(client, poll):
     widget = client.get(f"/p/{poll.slug}/embed/").content.decode()
 
     assert "synthetic" not in widget.split("<body", 1)[1]
+
+
+def test_the_trend_marks_hidden_cells_briefly_and_explains_the_mark_once(client, poll):
+    earlier = Survey.objects.filter(pk=poll.pk)
+    earlier.update(wave_label="2026-01-01", slug="new-project-2026-01-01")
+    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20, "tensorflow": 3})
+    earlier.update(status=Survey.Status.CLOSED)
+    current = poll_create(
+        slug="new-project",
+        series_slug=poll.series.slug,
+        wave_label="2026-02-01",
+        text=poll.questions.get().text,
+        choices=[("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX")],
+        has_other=True,
+        status=Survey.Status.OPEN,
+        results_visibility=Survey.ResultsVisibility.ALWAYS,
+    )
+    cast_votes(current, {"pytorch": 30, "jax": 10, "tensorflow": 4}, prefix="feb")
+    publish(current)
+
+    html = client.get("/p/new-project/results/").content.decode()
+    trend = html[
+        html.index('<table class="poll-trend">') : html.index("</table>", html.index("poll-trend"))
+    ]
+    visible = re.sub(r"<[^>]+>", "", html)
+
+    assert ">hidden</abbr>" in trend
+    assert "Hidden to protect small groups" not in re.sub(r"<[^>]+>", "", trend)
+    assert visible.count("Hidden to protect small groups") == 1
+    assert "<dt>Hidden</dt><dd>Hidden to protect small groups" in html
