@@ -388,3 +388,23 @@ def test_the_trend_marks_hidden_cells_briefly_and_explains_the_mark_once(client,
     assert "Hidden to protect small groups" not in re.sub(r"<[^>]+>", "", trend)
     assert visible.count("Hidden to protect small groups") == 1
     assert "<dt>Hidden</dt><dd>Hidden to protect small groups" in html
+
+
+def test_the_vote_link_has_no_dangling_separator_when_the_csv_is_not_offered(client, poll):
+    cast_votes(poll, {"pytorch": 3})
+
+    html = results_page(client, poll).content.decode()
+
+    assert "Download the results (CSV)" not in html
+    assert "Vote or change your vote</a></p>" in html
+
+
+def test_the_vote_link_and_the_csv_link_are_joined_by_one_separator(client, poll):
+    cast_votes(poll, {"pytorch": 30})
+    publish(poll)
+
+    html = results_page(client, poll).content.decode()
+
+    assert re.search(
+        r"Vote or change your vote</a> · <a href=\"[^\"]+\">Download the results", html
+    )
