@@ -6,6 +6,7 @@ run in-process. DATABASE_URL and REDIS_URL switch to PostgreSQL and a real broke
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -60,7 +61,14 @@ TALLY_HASH_KEY = env_str("TALLY_HASH_KEY") or SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# The public address (scheme://host[:port]) of absolute links a page hands out to be pasted
+# elsewhere (a poll's embed snippet); unset, they use the address the request came to.
+SITE_URL = env_str("SITE_URL", "").strip().rstrip("/")
+if SITE_URL and not re.fullmatch(r"https?://[^/\s?#]+", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be scheme://host[:port] with no path, like https://tally.example, "
+        f"not {SITE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -40,14 +40,25 @@ def _load(slug: str) -> tuple[Survey, Question] | None:
     return (poll, question) if question is not None else None
 
 
+def _proof_valid(request: HttpRequest, poll: Survey) -> bool:
+    proof = request.GET.get("voted", "")
+    return bool(proof) and selectors.voted_proof_valid(proof=proof, poll_id=poll.pk)
+
+
 def _hidden_until(request: HttpRequest, poll: Survey) -> str:
-    """Why the standing is not shown yet ("" when it is): "vote" or "close"."""
+    """Why the standing is not shown yet ("" when it is): "vote" or "close".
+
+    After voting, either proof will do: the respondent cookie holding a vote in this poll
+    (a bookmarked or typed address), or the `?voted=` token of the link a vote leads to
+    (inside a third-party iframe, and for clients that keep no cookie).
+    """
     if poll.results_visibility == Survey.ResultsVisibility.ALWAYS or not poll.is_open:
         return ""
     if poll.results_visibility == Survey.ResultsVisibility.AFTER_CLOSE:
         return "close"
-    proof = request.GET.get("voted", "")
-    return "" if selectors.voted_proof_valid(proof=proof, poll_id=poll.pk) else "vote"
+    if _proof_valid(request, poll):
+        return ""
+    return "" if selectors.poll_voter_ballot(poll=poll, cookies=request.COOKIES) else "vote"
 
 
 def _updating(poll: Survey) -> bool:
@@ -75,8 +86,8 @@ def _context(request: HttpRequest, poll: Survey, question: Question) -> dict[str
     needed = 0
     if results is not None and (results.current is None or results.current.n is None):
         needed = max(0, k - selectors.poll_vote_count(poll_id=poll.pk))
-    proof = request.GET.get("voted", "")
-    suffix = f"?voted={proof}" if proof and not hidden_until else ""
+    proof_valid = _proof_valid(request, poll)
+    suffix = f"?voted={request.GET['voted']}" if proof_valid and not hidden_until else ""
     return {
         "poll": poll,
         "question": question,
@@ -86,12 +97,13 @@ def _context(request: HttpRequest, poll: Survey, question: Question) -> dict[str
         "hidden_until": hidden_until,
         "results": results,
         "standing": results.current if results else None,
-        "voted": bool(proof) and selectors.voted_proof_valid(proof=proof, poll_id=poll.pk),
+        "voted": proof_valid,
         "needed": needed,
         "updating": _updating(poll) if results is not None else False,
         "is_open": poll.is_open,
         "csv_url": reverse("results:poll-results-csv", args=[poll.slug]) + suffix,
-        "snippet": poll.embed_snippet(),
+        "full_url": reverse("results:poll-results", args=[poll.slug]) + suffix,
+        "snippet": poll.embed_snippet(request),
     }
 
 
@@ -124,18 +136,30 @@ def poll_embed_results(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+CSV_REFUSALS = {
+    "vote": "The results are shown once you have voted in this poll.",
+    "close": "The results are shown when the poll closes.",
+}
+
+
+def _csv_refusal(message: str, status: int) -> HttpResponse:
+    # A client asking for a CSV gets a sentence it can show, not an HTML page.
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
 @require_safe
 def poll_results_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The published cells of the poll's series, as /reports/<series>/cells.csv has them."""
     loaded = _load(slug)
     if loaded is None:
-        return _not_found(request, "results/poll.html")
+        return _csv_refusal("There is no poll at this address.", 404)
     poll, question = loaded
     hidden_until = _hidden_until(request, poll)
-    results = poll_results(poll, question) if not hidden_until else None
-    if results is None or results.snapshot is None:
-        context = _context(request, poll, question)
-        return render(request, "results/poll.html", context, status=404)
+    if hidden_until:
+        return _csv_refusal(CSV_REFUSALS[hidden_until], 403)
+    results = poll_results(poll, question)
+    if results.snapshot is None:
+        return _csv_refusal("No results of this poll are published yet.", 404)
     snapshot = results.snapshot
     synthetic = "synthetic-" if poll.series.is_synthetic else ""
     headers = {"Tally-Snapshot": str(snapshot.pk), "Cache-Control": "private, max-age=60"}

@@ -83,7 +83,7 @@ class ReportSpec:
     focus: Focus | None = None
     none_choice: str = ""  # the headline choice that means "none of these"
     item_label: str = "Choice"  # what a headline choice is called in table headings
-    min_answers: int | None = None  # answers a wave needs to speak (None: see min_answers_for)
+    min_answers: int | None = None  # answers a wave needs, when above 10·k (min_answers_for)
     trend_title: str = "Over time"  # the heading of the trend section
 
     def charts_in(self, section: str) -> tuple[ChartSpec, ...]:
@@ -97,9 +97,10 @@ def min_answers_for(spec: ReportSpec, k: int) -> int:
     """Answers to the headline question a wave needs before it ranks or breaks down.
 
     With fewer than 10·k answers, every choice used by under a tenth of them is a hidden
-    count, so a ranking would leave out choices many people use; a spec may ask for more.
+    count, so a ranking would leave out choices many people use. A spec may ask for more,
+    never for less: a one-question poll hides small counts exactly as a survey does.
     """
-    return spec.min_answers or max(30, 10 * k)
+    return max(10 * k, spec.min_answers or 0)
 
 
 def _text(data: Mapping[str, Any], name: str, where: str, *, required: bool = False) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 ORIGIN_RE = re.compile(r"^https?://(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$")
 
@@ -167,9 +171,16 @@ class Survey(models.Model):
     def embed_origins(self) -> list[str]:
         return self.frame_ancestors.split()
 
-    def embed_snippet(self) -> str:
+    def embed_url(self, request: HttpRequest | None) -> str:
+        """The widget's absolute address: on SITE_URL when set, else where the request came."""
+        path = reverse("survey:poll-embed", args=[self.slug])
+        if settings.SITE_URL:
+            return settings.SITE_URL.rstrip("/") + path
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def embed_snippet(self, request: HttpRequest | None) -> str:
         """The HTML an author pastes to embed the poll (an iframe of /p/<slug>/embed/)."""
-        url = settings.SITE_URL.rstrip("/") + reverse("survey:poll-embed", args=[self.slug])
+        url = self.embed_url(request)
         return (
             f'<iframe src="{escape(url)}" title="Poll: {escape(self.title)}" width="100%" '
             'height="460" loading="lazy"></iframe>'

@@ -112,8 +112,6 @@ def poll_report_spec(key: str) -> dict[str, Any]:
     return {
         "headline_question": key,
         "focus_choices": [],
-        # A round speaks once its shares can be shown at all (an effective n of 30).
-        "min_answers": 30,
         "charts": [
             {
                 "name": "headline",

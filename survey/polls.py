@@ -25,16 +25,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import channels, identity, limits
+from .identity import COOKIE, COOKIE_SALT, EMBED_COOKIE
 from .models import Question, Survey
 from .poll_services import BallotError, poll_vote
-from .selectors import poll_ballot, poll_by_slug, poll_open_round, poll_question, voted_proof
+from .selectors import (
+    poll_by_slug,
+    poll_open_round,
+    poll_question,
+    poll_voter_ballot,
+    voted_proof,
+)
 from .services import RateLimitedError, SurveyClosedError, SurveyError
-from .views import COOKIE, COOKIE_SALT
 
-# Inside an embed on another site the Lax respondent cookie is never sent: the widget keeps
-# its own copy, third-party (SameSite=None) on HTTPS deploys, so the survey pages' cookie
-# keeps its Lax policy.
-EMBED_COOKIE = "tally_rid_embed"
 BALLOT_SALT = "tally.poll.ballot"
 BALLOT_MAX_AGE = 60 * 60 * 24  # a form left open for a day is stale
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,59}$")
@@ -42,20 +44,12 @@ ANY_SITE = "*"
 
 
 def _cookie_token(request: HttpRequest) -> str | None:
-    for name in (COOKIE, EMBED_COOKIE):
-        raw = request.COOKIES.get(name)
-        if not raw:
-            continue
-        try:
-            return signing.loads(raw, salt=COOKIE_SALT, max_age=settings.TALLY_COOKIE_MAX_AGE)
-        except signing.BadSignature:
-            continue
-    return None
+    return identity.cookie_token(request.COOKIES, (COOKIE, EMBED_COOKIE))
 
 
 def _respondent_hash(poll: Survey, token: str) -> str:
     # As on the survey pages: per-survey hashes, so two polls' votes cannot be linked.
-    return identity.respondent_hash(f"{poll.pk}:{token}")
+    return identity.survey_respondent_hash(poll.pk, token)
 
 
 def _set_cookie(response: HttpResponse, token: str, *, embed: bool = False) -> None:
@@ -141,8 +135,7 @@ def poll_form_context(
     **extra: object,
 ) -> dict[str, object]:
     """What the voting form needs: a fresh ballot token, the options, the voter's own vote."""
-    token = _cookie_token(request)
-    mine = poll_ballot(poll=poll, respondent_hash=_respondent_hash(poll, token)) if token else []
+    mine = poll_voter_ballot(poll=poll, cookies=request.COOKIES)
     if embed:
         action = reverse("survey:poll-embed", args=[poll.slug])
         results_url = reverse("results:poll-embed-results", args=[poll.slug])

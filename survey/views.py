@@ -16,31 +16,23 @@ from django.views.decorators.http import require_http_methods
 from . import channels, identity, limits
 from .flow import Action, Closed, GoTo, Submitted, Visitor, page_answer, pages_visible
 from .forms import PageForm
+from .identity import COOKIE, COOKIE_SALT
 from .kinds import Values
 from .models import Invitation, Page, Question, Response, Survey
 from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
 from .services import Structure
 from .tasks import response_checks_queue
 
-COOKIE = "tally_rid"
-COOKIE_SALT = "tally.respondent"
 STARTED_SALT = "tally.started"
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,59}$")
 
 
 def _token(request: HttpRequest) -> str | None:
-    raw = request.COOKIES.get(COOKIE)
-    if not raw:
-        return None
-    try:
-        return signing.loads(raw, salt=COOKIE_SALT, max_age=settings.TALLY_COOKIE_MAX_AGE)
-    except signing.BadSignature:
-        return None
+    return identity.cookie_token(request.COOKIES)
 
 
 def _respondent_hash(survey: Survey, token: str) -> str:
-    # Per-survey hashes: two surveys' responses cannot be linked through the hash.
-    return identity.respondent_hash(f"{survey.pk}:{token}")
+    return identity.survey_respondent_hash(survey.pk, token)
 
 
 def _set_token(response: HttpResponse, token: str) -> None:

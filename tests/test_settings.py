@@ -88,3 +88,16 @@ def test_check_deploy_is_clean_with_the_production_settings_from_the_environment
 def test_a_malformed_proxy_ssl_header_is_a_loud_error():
     result = run_django({"TALLY_DEBUG": "1", "TALLY_PROXY_SSL_HEADER": "https"}, "")
     assert "TALLY_PROXY_SSL_HEADER must be Header-Name:value" in result.stderr
+
+
+def test_a_site_url_with_a_path_is_a_loud_error():
+    result = run_django({"TALLY_DEBUG": "1", "SITE_URL": "tally.example/p/"}, "")
+    assert "SITE_URL must be scheme://host[:port]" in result.stderr
+
+
+def test_site_url_is_unset_by_default_and_loses_a_trailing_slash():
+    code = "from django.conf import settings as s; print(repr(s.SITE_URL))"
+    unset = run_django({"TALLY_DEBUG": "1"}, code)
+    slash = run_django({"TALLY_DEBUG": "1", "SITE_URL": "https://tally.example/"}, code)
+    assert unset.stdout.strip() == "''"
+    assert slash.stdout.strip() == "'https://tally.example'"

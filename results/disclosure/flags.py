@@ -46,6 +46,16 @@ FLAGS: dict[str, str] = {
     "choice to itself, or a 'none' answer ticked together with another) are left out of this "
     "measure.",
 }
+# A withheld value's short mark in a table cell, its meaning (FLAGS) said once below it.
+FLAG_MARKS: dict[str, str] = {
+    HIDDEN: "hidden",
+    HIDDEN_BASE: "no base",
+    NO_ANSWERS: "no answers",
+    LOW_N_EFF: "not shown",
+    WORDING_BREAK: "not comparable",
+    UNIVERSE_BREAK: "not comparable",
+    NOT_ASKED: "not asked",
+}
 # Flags under which a cell's values are public.
 SHOWN_FLAGS = frozenset({"", NO_DETECTABLE_CHANGE, CONTRADICTIONS_EXCLUDED, NO_ANSWERS})
 # Flags under which the count is public (protection treats it as published) though the

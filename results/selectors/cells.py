@@ -16,7 +16,7 @@ from django.db.models import Max, QuerySet
 from survey.models import Series
 
 from ..disclosure.columns import STORED_COLUMNS, public_values
-from ..disclosure.flags import FLAGS
+from ..disclosure.flags import FLAG_MARKS, FLAGS
 from ..models import Cell, Snapshot
 
 FLAG_MEANINGS = FLAGS
@@ -25,6 +25,11 @@ CELL_FIELDS = STORED_COLUMNS
 
 def flag_meaning(flag: str) -> str:
     return FLAG_MEANINGS.get(flag, f"Not shown ({flag}).")
+
+
+def flag_mark(flag: str) -> str:
+    """A withheld value's word or two for a table cell (its meaning belongs below the table)."""
+    return FLAG_MARKS.get(flag, "not shown")
 
 
 def cell_public(values: dict[str, Any]) -> dict[str, Any]:

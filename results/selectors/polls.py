@@ -8,7 +8,7 @@ from typing import Any
 from survey.models import Question, Survey
 
 from ..models import Cell, Snapshot
-from .cells import CELL_FIELDS, cell_public, flag_meaning, published_snapshot
+from .cells import CELL_FIELDS, cell_public, flag_mark, flag_meaning, published_snapshot
 
 
 @dataclass
@@ -28,6 +28,8 @@ class PollResults:
     # The trend across rounds: per choice, each round's share and interval, and the change
     # since the round before with its Newcombe interval (empty with a single round).
     trend: list[dict[str, Any]] = field(default_factory=list)
+    # What the trend's short marks mean, each once: (mark, meaning), in order of appearance.
+    trend_notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _standing(wave: str, cells: list[dict[str, Any]], labels: dict[str, str]) -> Standing:
@@ -70,7 +72,13 @@ def poll_results(poll: Survey, question: Question) -> PollResults:
     rounds = [_standing(wave, cells, labels) for wave, cells in by_wave.items()]
     current = next((r for r in rounds if r.wave == poll.wave_label), None)
     trend = _trend(snapshot, question, rounds, labels) if len(rounds) > 1 else []
-    return PollResults(snapshot=snapshot, current=current, rounds=rounds, trend=trend)
+    return PollResults(
+        snapshot=snapshot,
+        current=current,
+        rounds=rounds,
+        trend=trend,
+        trend_notes=_notes(trend),
+    )
 
 
 def _points(value: float) -> str:
@@ -95,25 +103,44 @@ def _trend(
             ).values_list(*CELL_FIELDS)
         )
     }
+    # A cell is {"text": ...} when shown, {"flag": ..., "mark": ...} when withheld, {} when
+    # the round has no cell for the choice: a table row stays one line high at 390 px.
     found: dict[str, dict[str, Any]] = {}
     for index, standing in enumerate(rounds):
         for row in standing.rows:
             entry = found.setdefault(
-                row["choice"], {"label": row["label"], "cells": [""] * len(rounds)}
+                row["choice"], {"label": row["label"], "cells": [{} for _ in rounds]}
             )
             if row["percent"]:
-                entry["cells"][index] = f"{row['percent']}% ({row['ci_text'] or '–'})"
+                entry["cells"][index] = {"text": f"{row['percent']}% ({row['ci_text'] or '–'})"}
+            elif row["flag"]:
+                entry["cells"][index] = _withheld(row["flag"])
     for choice, entry in found.items():
         change = changes.get(choice)
-        text = ""
+        cell: dict[str, str] = {}
         if change is not None and change["share"] is not None:
             text = f"{_points(change['share'])} pts"
             if change["ci_low"] is not None and change["ci_high"] is not None:
                 text += f" ({_points(change['ci_low'])} to {_points(change['ci_high'])})"
             if change["flag"] == "no-detectable-change":
                 text += ", no detectable change"
+            cell = {"text": text}
         elif change is not None and change["flag"]:
-            text = flag_meaning(change["flag"])
-        entry["change"] = text
+            cell = _withheld(change["flag"])
+        entry["change"] = cell
         entry["compare"] = change["compare_wave"] if change is not None else ""
     return list(found.values())
+
+
+def _withheld(flag: str) -> dict[str, str]:
+    return {"flag": flag, "mark": flag_mark(flag), "meaning": flag_meaning(flag)}
+
+
+def _notes(trend: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Each withheld cell's mark with its meaning, once (two flags may share a mark)."""
+    notes: dict[str, list[str]] = {}
+    for entry in trend:
+        for cell in [*entry["cells"], entry["change"]]:
+            if "flag" in cell and cell["meaning"] not in notes.setdefault(cell["mark"], []):
+                notes[cell["mark"]].append(cell["meaning"])
+    return [(mark, " ".join(meanings)) for mark, meanings in notes.items()]

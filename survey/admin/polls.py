@@ -43,7 +43,11 @@ def _choices(text: str) -> list[tuple[str, str]]:
 
 class PollCreateForm(forms.Form):
     text = forms.CharField(max_length=300, label="Question")
-    slug = forms.SlugField(max_length=50, help_text="The poll's address: /p/<slug>/.")
+    # Help texts are rendered as HTML: an address pattern in angle brackets would vanish.
+    slug = forms.SlugField(
+        max_length=50,
+        help_text="The end of the poll's address: framework-pick gives /p/framework-pick/.",
+    )
     choices = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text='One answer per line. "pytorch: PyTorch" sets the key, as the Census uses it.',
@@ -101,7 +105,10 @@ class PollAdmin(admin.ModelAdmin):
     list_filter = ["status", "results_visibility"]
     search_fields = ["title", "slug"]
     actions = ["open_polls", "close_polls"]
-    readonly_fields = ["series", "slug", "wave_label", "links", "snippet"]
+    readonly_fields = ["series", "slug", "wave_label", "links"]
+    # The snippet needs the request (its address comes from SITE_URL or the request's host),
+    # which a read-only field never sees: the change form shows it below the fields.
+    change_form_template = "admin/survey/poll_change_form.html"
     fields = [
         "title",
         "series",
@@ -113,7 +120,6 @@ class PollAdmin(admin.ModelAdmin):
         "closes_at",
         "results_visibility",
         "frame_ancestors",
-        "snippet",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Poll]:
@@ -142,11 +148,18 @@ class PollAdmin(admin.ModelAdmin):
             reverse("admin:survey_survey_change", args=[obj.pk]),
         )
 
-    @admin.display(description="Embed snippet")
-    def snippet(self, obj: Poll) -> str:
-        if not obj.pk:
-            return "-"
-        return format_html("<code>{}</code>", obj.embed_snippet())
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        poll = self.get_object(request, object_id)
+        snippet = poll.embed_snippet(request) if poll is not None else ""
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "embed_snippet": snippet}
+        )
 
     @admin.action(description="Open the selected polls")
     def open_polls(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:

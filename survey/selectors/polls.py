@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from django.core import signing
 from django.db.models import Prefetch, Q, QuerySet
 
+from .. import identity
 from ..models import Answer, Choice, Question, Response, Survey
 
 VOTED_SALT = "tally.poll.voted"
@@ -71,6 +73,18 @@ def poll_ballot(*, poll: Survey, respondent_hash: str) -> list[str]:
     )
 
 
+def poll_voter_ballot(*, poll: Survey, cookies: Mapping[str, str]) -> list[str]:
+    """The choice keys of the vote held by a browser's respondent cookie ([] when none).
+
+    Either cookie counts: the poll pages' own, or the embed widget's copy (sent when the
+    widget's visitor opens Tally itself).
+    """
+    token = identity.cookie_token(cookies, (identity.COOKIE, identity.EMBED_COOKIE))
+    if token is None:
+        return []
+    return poll_ballot(poll=poll, respondent_hash=identity.survey_respondent_hash(poll.pk, token))
+
+
 def poll_vote_count(*, poll_id: int) -> int:
     """Accepted votes in one poll (used only to say how many more are needed)."""
     return Response.objects.accepted().filter(survey_id=poll_id).count()
@@ -91,7 +105,9 @@ def votes_changed_since(*, series_id: int, since: datetime | None) -> int:
 def voted_proof(*, poll_id: int) -> str:
     """A signed note that its bearer voted in the poll (for results shown after voting).
 
-    It travels in the results URL, so it works inside a third-party iframe without cookies.
+    It travels in the results URL, so it works inside a third-party iframe without cookies
+    (and for any client that keeps none); a browser that keeps its respondent cookie needs
+    none (`poll_voter_ballot`).
     """
     return signing.dumps(poll_id, salt=VOTED_SALT)
 

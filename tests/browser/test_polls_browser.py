@@ -70,7 +70,7 @@ def test_the_embed_snippet_on_another_site_shows_the_poll_and_records_that_site(
     folder, origin = other_site
     (folder / "post.html").write_text(
         "<!doctype html><html><head><title>A blog post</title></head><body>"
-        "<h1>Is TensorFlow dead?</h1>" + standing.embed_snippet() + "</body></html>",
+        "<h1>Is TensorFlow dead?</h1>" + standing.embed_snippet(None) + "</body></html>",
         encoding="utf-8",
     )
     context = browser.new_context()
@@ -103,7 +103,7 @@ def test_an_embed_on_a_site_outside_frame_ancestors_says_so(
     standing.save()
     folder, origin = other_site
     (folder / "post.html").write_text(
-        "<!doctype html><html><body>" + standing.embed_snippet() + "</body></html>",
+        "<!doctype html><html><body>" + standing.embed_snippet(None) + "</body></html>",
         encoding="utf-8",
     )
     context = browser.new_context()

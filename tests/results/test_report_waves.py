@@ -8,6 +8,7 @@ from results.models import Cell, Snapshot
 from results.selectors import report_build
 from results.spec import default_spec, min_answers_for, spec_for, spec_load
 from survey.census import REPORT_SPEC
+from survey.poll_services import poll_report_spec
 from tests.results.factories import SeriesFactory, SnapshotFactory, census_snapshot, share_cell
 
 URL = "/reports/ml-frameworks/"
@@ -153,11 +154,19 @@ def test_listings_say_a_series_has_not_enough_answers_yet(client, django_assert_
 
 
 @pytest.mark.django_db
-def test_the_threshold_is_ten_k_unless_the_spec_says_otherwise():
+def test_the_threshold_is_ten_k_unless_the_spec_asks_for_more():
     spec = spec_load(REPORT_SPEC)
     assert min_answers_for(spec, 10) == 100
     assert min_answers_for(spec, 5) == 50
     assert min_answers_for(spec_load({**REPORT_SPEC, "min_answers": 400}), 10) == 400
+
+
+def test_a_spec_cannot_lower_the_threshold_below_ten_k():
+    assert min_answers_for(spec_load({**REPORT_SPEC, "min_answers": 30}), 10) == 100
+
+
+def test_a_poll_series_needs_ten_k_votes_like_any_series():
+    assert min_answers_for(spec_load(poll_report_spec("answer")), 10) == 100
 
 
 @pytest.mark.django_db

@@ -90,3 +90,21 @@ def test_scheduling_in_the_past_is_refused_clearly(staff_client, poll):
     )
     assert response.status_code == 200
     assert "must open in the future" in response.content.decode()
+
+
+def test_the_admin_snippet_points_where_the_admin_is_served(staff_client, poll, settings):
+    settings.SITE_URL = ""
+
+    page = staff_client.get(
+        f"/admin/survey/poll/{poll.pk}/change/", HTTP_HOST="127.0.0.1:8765"
+    ).content.decode()
+
+    assert "Embed snippet" in page
+    assert "&lt;iframe src=&quot;http://127.0.0.1:8765/p/new-project/embed/&quot;" in page
+
+
+def test_the_add_form_explains_the_address_without_an_empty_pattern(staff_client):
+    page = staff_client.get("/admin/survey/poll/add/").content.decode()
+
+    assert "/p//" not in page
+    assert "framework-pick gives /p/framework-pick/" in page
