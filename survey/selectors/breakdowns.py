@@ -44,9 +44,24 @@ class WaveAggregates:
 
 @dataclass
 class _Respondents:
-    index: pd.Index  # response ids, in the order of the weights
+    ids: np.ndarray  # response ids, ascending, in the order of the weights
     w: np.ndarray
     w2: np.ndarray
+
+
+def _positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's position in the ascending `ids`, or -1: through a lookup table where
+    the ids are dense enough (a wave's responses mostly are), else by bisection."""
+    if not len(ids):
+        return np.full(len(values), -1, dtype=np.int64)
+    low, span = int(ids[0]), int(ids[-1]) - int(ids[0]) + 1
+    if span > 4 * len(ids) + 4096:
+        at = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
+        return np.where(ids[at] == values, at, -1)
+    table = np.full(span + 1, -1, dtype=np.int64)  # the last slot: anything out of range
+    table[ids - low] = np.arange(len(ids))
+    offsets = values - low
+    return table[np.where((offsets >= 0) & (offsets < span), offsets, span)]
 
 
 def _respondents(survey_id: int, weight_table: str | None, wide: bool) -> _Respondents:
@@ -69,10 +84,11 @@ def _respondents(survey_id: int, weight_table: str | None, wide: bool) -> _Respo
         if table is None:
             w = np.ones(len(ids))
     else:
-        rows = _fetch(f"SELECT r.id, {'w.w' if table else '1.0'} FROM {source}", tuple(params))
+        sql = f"SELECT r.id, {'w.w' if table else '1.0'} FROM {source} ORDER BY r.id"
+        rows = _fetch(sql, tuple(params))
         ids = np.array([pk for pk, _ in rows], dtype=np.int64)
         w = np.array([float(w) for _, w in rows], dtype=np.float64)
-    return _Respondents(pd.Index(ids), w, w * w)
+    return _Respondents(ids, w, w * w)
 
 
 def _wide(survey_id: int) -> bool:
@@ -174,7 +190,7 @@ def wave_aggregates(
         f"AND a.response_id IN ({accepted})"
     )
     found = _groups(sql, (*ids, *multi_params, *accepted_params), wide, ordered=weighted)
-    who = people.index.get_indexer(found.response)
+    who = _positions(people.ids, found.response)
     mine = who >= 0  # a respondent left out of the weight table is not counted
     who, group = who[mine], found.group[mine]
     starts = np.searchsorted(group, np.arange(len(found.keys) + 1))  # each group's answers
@@ -189,7 +205,7 @@ def wave_aggregates(
     for at in np.flatnonzero(counted & (overall[0] > 0)):
         result.counts.append((*names[at], *_values(overall, at)))
 
-    answered = np.zeros((len(multi_ids), len(people.index)), dtype=bool)
+    answered = np.zeros((len(multi_ids), len(people.ids)), dtype=bool)
     for j, question_id in enumerate(multi_ids):
         for g in np.flatnonzero(key_question == question_id):
             answered[j, who[starts[g] : starts[g + 1]]] = True
@@ -208,12 +224,12 @@ def wave_aggregates(
         position = {g: i for i, g in enumerate(found.keys) if g[0] == dimension_id and g[1]}
         members = []  # per segment, whether each respondent is in it
         for choice_id in segment_ids[dimension_id]:
-            member = np.zeros(len(people.index), dtype=bool)
+            member = np.zeros(len(people.ids), dtype=bool)
             found_at = position.get((dimension_id, choice_id, 0))
             if found_at is not None:
                 member[who[starts[found_at] : starts[found_at + 1]]] = True
             members.append(member)
-        stack = np.array(members).reshape(len(members), len(people.index))
+        stack = np.array(members).reshape(len(members), len(people.ids))
         if stack.sum(axis=0).max(initial=0) <= 1:  # one segment each: one pass for all
             per = len(members) + 1
             segment = np.where(stack.any(axis=0), stack.argmax(axis=0), len(members))
