@@ -26,8 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.rebuild import _admin_url
-from bench.scratch import scratch_recreate
+from bench.scratch import scratch_recreate, scratch_urls
 
 BENCH_DATABASE = "tally_bench_csv"
 WARM_UP_SLUG = "bench-csv-10"  # its own, so it can run beside the rebuild bench
@@ -273,8 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.cells.split(",") if s]
-    admin_url, bench_url = _admin_url(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    admin_url, bench_url = scratch_urls(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
     )
     url = _database_url(bench_url)
     scratch_recreate(admin_url, BENCH_DATABASE)

@@ -16,8 +16,8 @@ import os
 import time
 from io import StringIO
 
-from bench.rebuild import BENCH_DATABASE, _admin_url, _setup
-from bench.scratch import scratch_recreate
+from bench.rebuild import _setup
+from bench.scratch import scratch_name, scratch_recreate, scratch_urls
 
 K = 10
 
@@ -82,12 +82,14 @@ def _series(slug: str) -> dict[str, float | int | str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run disclosure")
-    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    parser.add_argument("--database", help="The scratch database; default: DATABASE_URL's name "
+                        "followed by _bench.")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
-    admin_url, bench_url = _admin_url(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    )
-    scratch_recreate(admin_url, BENCH_DATABASE)
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    database = args.database or scratch_name(url)
+    admin_url, bench_url = scratch_urls(url, database)
+    scratch_recreate(admin_url, database)
     try:
         _setup(bench_url)
         from django.core.management import call_command
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
 
         connections.close_all()
         if not args.keep:
-            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
+            scratch_recreate(admin_url, database, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from bench.rebuild import _admin_url, load
-from bench.scratch import scratch_recreate
+from bench.rebuild import load
+from bench.scratch import scratch_recreate, scratch_urls
 
 BENCH_DATABASE = "tally_bench_report"
 DEFAULT_SIZES = "1000,1000000"
@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    admin_url, bench_url = _admin_url(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    admin_url, bench_url = scratch_urls(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
     )
     bench_url = bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
     scratch_recreate(admin_url, BENCH_DATABASE)

@@ -28,8 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.rebuild import _admin_url
-from bench.scratch import scratch_recreate
+from bench.scratch import scratch_recreate, scratch_urls
 
 FLOOR_CHANNEL = "bench-floor"
 FLOOR_PATH = "bench/insert/"
@@ -267,8 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     if use_wrk and not shutil.which("wrk"):
         parser.error("wrk is not installed")
     load = load_wrk if use_wrk else load_python
-    admin_url, bench_url = _admin_url(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    admin_url, bench_url = scratch_urls(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
     )
     url = bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
     env = _environment(url)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,6 +30,17 @@ logger = logging.getLogger(__name__)
 BUILD_VERSION = "1"
 
 Progress = Callable[[int, str], None]
+
+
+@contextmanager
+def _timed(timings: dict[str, float] | None, phase: str) -> Iterator[None]:
+    """Add the wall time of the block to `timings[phase]` when the caller asked for timings."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
 
 
 def _reporter(job_id: int | None, progress: Progress | None) -> Progress:
@@ -156,6 +169,7 @@ def _protect(
     context: Context,
     k: int,
     totals: dict[str, int | None],
+    timings: dict[str, float] | None = None,
 ) -> tuple[list[Figure], list[Sums | None], disclosure.Protection]:
     """Withhold thin breakdowns, then protect what is left; records both in the summary."""
     multi = frozenset(q for q, kind in context.kinds.items() if kind == "multi")
@@ -170,7 +184,8 @@ def _protect(
     )
     for wave in summary["waves"]:
         wave["contradictions_excluded"] = wave["label"] in left_out
-    protection = disclosure.protect(figures, context, k, totals, left_out)
+    with _timed(timings, "protect"):
+        protection = disclosure.protect(figures, context, k, totals, left_out)
     return figures, sums, protection
 
 
@@ -180,11 +195,17 @@ def _digest(record: dict[str, Any]) -> str:
 
 
 def snapshot_build(
-    *, series_id: int, job_id: int | None = None, progress: Progress | None = None
+    *,
+    series_id: int,
+    job_id: int | None = None,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Snapshot:
     """Build a new snapshot of a series (status ready, not yet published).
 
     Progress goes to the job row (percent, message, heartbeat) and to `progress` if given.
+    `timings`, if given, receives the seconds spent protecting ("protect") and auditing
+    ("audit"), the disclosure solver's part of the build (for the benchmarks).
     """
     report_progress = _reporter(job_id, progress)
     series = Series.objects.get(pk=series_id)
@@ -214,7 +235,9 @@ def snapshot_build(
         totals = disclosure.wave_totals(summary)
         report_progress(75, "Protecting small groups")
         try:
-            figures, sums, protection = _protect(figures, sums, summary, context, k, totals)
+            figures, sums, protection = _protect(
+                figures, sums, summary, context, k, totals, timings
+            )
             break
         except disclosure.InconsistentFigures:
             # Answers changed between two reads (an edit, say): read everything again.
@@ -255,7 +278,8 @@ def snapshot_build(
             summary=summary,
         )
         cells_write(snapshot_id=snapshot.pk, cells=cells)
-        audit_report = disclosure.audit(snapshot)
+        with _timed(timings, "audit"):
+            audit_report = disclosure.audit(snapshot)
         snapshot.audit_passed = audit_report["passed"]
         snapshot.audit_report = audit_report
         snapshot.status = Snapshot.Status.READY

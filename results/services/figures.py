@@ -117,15 +117,20 @@ def _contradicting(
     if spec.migration:
         asked += [spec.migration.from_question, spec.migration.to_question]
     question_ids = [by_key[key].pk for key in asked if key in by_key]
-    found: Aggregates = {}
+    sums: dict[tuple[Any, ...], list[float]] = {}  # added in place: one step per answer
     by_response: dict[int, dict[int, int]] = {}
     for response, question, choice, column in selectors.respondent_answers(
         response_ids=ids, question_ids=question_ids
     ):
         w = weights.get(response, 1.0)
-        found[(question, choice, column)] = _add(found.get((question, choice, column), ZERO),
-                                                 (1.0, w, w * w))  # fmt: skip
+        entry = sums.get((question, choice, column))
+        if entry is None:
+            entry = sums[(question, choice, column)] = [0.0, 0.0, 0.0]
+        entry[0] += 1.0
+        entry[1] += w
+        entry[2] += w * w
         by_response.setdefault(response, {})[question] = choice
+    found: Aggregates = {key: (n, w, w2) for key, (n, w, w2) in sums.items()}
     if spec.migration and spec.migration.from_question in by_key:
         first = by_key[spec.migration.from_question].pk
         second = by_key.get(spec.migration.to_question)

@@ -255,14 +255,17 @@ def responses_with_choice_and_another(
     (such as "None" together with a framework), in id order."""
     answer = Answer._meta.db_table
     accepted, accepted_params = _accepted_ids_sql(survey_id)
+    # From the few who picked the choice, a lookup each in the (response, question, choice)
+    # index: cheaper than grouping every answer to the question by respondent.
     sql = (
-        f"SELECT response_id FROM {answer} "
-        f"WHERE question_id = %s AND choice_id IS NOT NULL AND response_id IN ({accepted}) "
-        "GROUP BY response_id "
-        "HAVING SUM(CASE WHEN choice_id = %s THEN 1 ELSE 0 END) > 0 AND COUNT(*) > 1 "
-        "ORDER BY response_id"
+        f"SELECT c.response_id FROM {answer} c "
+        f"WHERE c.question_id = %s AND c.choice_id = %s AND c.response_id IN ({accepted}) "
+        f"AND EXISTS (SELECT 1 FROM {answer} o WHERE o.response_id = c.response_id "
+        "AND o.question_id = c.question_id AND o.choice_id IS NOT NULL "
+        "AND o.choice_id <> c.choice_id) "
+        "ORDER BY c.response_id"
     )
-    return [row[0] for row in _fetch(sql, (question_id, *accepted_params, choice_id))]
+    return [row[0] for row in _fetch(sql, (question_id, choice_id, *accepted_params))]
 
 
 def respondent_answers(
@@ -271,10 +274,20 @@ def respondent_answers(
     """(response, question, choice, column) of the given responses' answers to the questions."""
     if not response_ids or not question_ids:
         return []
-    return list(
-        Answer.objects.filter(
-            response_id__in=response_ids, question_id__in=question_ids, choice__isnull=False
+    if connection.vendor != "postgresql":  # no arrays: the ORM spells out the lists
+        return list(
+            Answer.objects.filter(
+                response_id__in=response_ids, question_id__in=question_ids, choice__isnull=False
+            )
+            .order_by("response_id", "question_id", "choice_id", "column_id")
+            .values_list("response_id", "question_id", "choice_id", "column_id")
         )
-        .order_by("response_id", "question_id", "choice_id", "column_id")
-        .values_list("response_id", "question_id", "choice_id", "column_id")
+    # Two array parameters rather than one placeholder per id, and no model layer: the
+    # same rows (nulls last, as the ORM orders them) for thousands of respondents.
+    sql = (
+        "SELECT response_id, question_id, choice_id, column_id "
+        f"FROM {Answer._meta.db_table} "
+        "WHERE response_id = ANY(%s) AND question_id = ANY(%s) AND choice_id IS NOT NULL "
+        "ORDER BY response_id, question_id, choice_id, column_id"
     )
+    return [tuple(row) for row in _fetch(sql, (list(response_ids), list(question_ids)))]
