@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.scratch import scratch_recreate, scratch_urls
+from bench.scratch import scratch_database
 
 BENCH_DATABASE = "tally_bench_csv"
 WARM_UP_SLUG = "bench-csv-10"  # its own, so it can run beside the rebuild bench
@@ -111,6 +111,7 @@ def publish(size: int, rng: np.random.Generator) -> tuple[str, int]:
                 "n_eff": base.astype(float),
                 "design_effect": 1.0,
                 "flag": rng.choice(flags, n),
+                "reason": "",
             }
         )
         buffer = io.StringIO()
@@ -272,12 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.cells.split(",") if s]
-    admin_url, bench_url = scratch_urls(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
-    )
-    url = _database_url(bench_url)
-    scratch_recreate(admin_url, BENCH_DATABASE)
-    try:
+    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    with scratch_database(server_url, BENCH_DATABASE, keep=args.keep) as bench_url:
+        url = _database_url(bench_url)
         _django(url)
         from django.core.management import call_command
 
@@ -300,12 +298,6 @@ def main(argv: list[str] | None = None) -> None:
                   f"{stream['rss_growth'] / MIB:>11.1f} {stream['traced_peak'] / MIB:>7.1f} "
                   f"{naive['rss_growth'] / MIB:>10.1f} {naive['traced_peak'] / MIB:>7.1f} "
                   f"{stream['queries']:>7}", flush=True)  # fmt: skip
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

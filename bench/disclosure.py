@@ -17,7 +17,7 @@ import time
 from io import StringIO
 
 from bench.rebuild import _setup
-from bench.scratch import scratch_name, scratch_recreate, scratch_urls
+from bench.scratch import scratch_database, scratch_name
 
 K = 10
 
@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
     database = args.database or scratch_name(url)
-    admin_url, bench_url = scratch_urls(url, database)
-    scratch_recreate(admin_url, database)
-    try:
+    with scratch_database(url, database, keep=args.keep) as bench_url:
         _setup(bench_url)
         from django.core.management import call_command
 
@@ -106,12 +104,6 @@ def main(argv: list[str] | None = None) -> None:
                     f"{r['floor']:>8.2f} {r['protect']:>9.2f} {r['audit']:>8.2f} {ratio:>6.1f}x "
                     f"{r['programs']:>6} {r['passed']:>6} {r['kept']:>12.1%}")  # fmt: skip
             print(line, flush=True)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            scratch_recreate(admin_url, database, drop_only=True)
 
 
 if __name__ == "__main__":

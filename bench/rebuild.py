@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.scratch import scratch_name, scratch_recreate, scratch_urls
+from bench.scratch import scratch_database, scratch_name
 
 DEFAULT_SIZES = "10000,100000,1000000"
 
@@ -231,9 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
     database = args.database or scratch_name(url)
-    admin_url, bench_url = scratch_urls(url, database)
-    scratch_recreate(admin_url, database)
-    try:
+    with scratch_database(url, database, keep=args.keep) as bench_url:
         _setup(bench_url)
         rng = np.random.default_rng(2026)
         print(f"{'responses':>10} {'answers':>11} {'load s':>8} {'floor s':>8} {'rebuild s':>10} "
@@ -249,12 +247,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{size:>10} {answers:>11} {loaded:>8.1f} {floor_s:>8.3f} {rebuild_s:>10.2f} "
                   f"{solver_s:>9.2f} {rest_s:>7.2f} {rebuild_s / floor_s:>6.1f}x "
                   f"{rest_s / floor_s:>9.1f}x {cells:>7}", flush=True)  # fmt: skip
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            scratch_recreate(admin_url, database, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from bench.rebuild import load
-from bench.scratch import scratch_recreate, scratch_urls
+from bench.scratch import scratch_database
 
 BENCH_DATABASE = "tally_bench_report"
 DEFAULT_SIZES = "1000,1000000"
@@ -52,16 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    admin_url, bench_url = scratch_urls(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
-    )
-    bench_url = bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
-    scratch_recreate(admin_url, BENCH_DATABASE)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.report_settings"
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    try:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    with scratch_database(url, BENCH_DATABASE, keep=args.keep) as bench_url:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "bench.report_settings"
+        os.environ["DATABASE_URL"] = bench_url
+        os.environ.setdefault("SECRET_KEY", "bench-only")
+        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
         import django
 
         django.setup()
@@ -95,12 +91,6 @@ def main(argv: list[str] | None = None) -> None:
                 mean, p99, size_bytes = _time(client, path, args.requests)
                 print(f"{f'{name}, {size} responses':<28} {mean * 1000:>8.2f} {p99 * 1000:>8.2f} "
                       f"{size_bytes:>10} {constant / mean:>11.2f}x", flush=True)  # fmt: skip
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
 
 
 if __name__ == "__main__":

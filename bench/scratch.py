@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -25,3 +27,22 @@ def scratch_recreate(admin_url: str, name: str, *, drop_only: bool = False) -> N
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         if not drop_only:
             conn.execute(f"CREATE DATABASE {name}")
+
+
+@contextmanager
+def scratch_database(url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh scratch database on DATABASE_URL's server, for the bench's run; yields its URL.
+
+    Afterwards Django's connections are closed and the database dropped, unless kept."""
+    admin_url, bench_url = scratch_urls(url, name)
+    scratch_recreate(admin_url, name)
+    try:
+        yield bench_url
+    finally:
+        from django.conf import settings
+        from django.db import connections
+
+        if settings.configured:  # a bench that runs the app in another process has none
+            connections.close_all()
+        if not keep:
+            scratch_recreate(admin_url, name, drop_only=True)

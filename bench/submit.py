@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.scratch import scratch_recreate, scratch_urls
+from bench.scratch import scratch_database
 
 FLOOR_CHANNEL = "bench-floor"
 FLOOR_PATH = "bench/insert/"
@@ -266,56 +266,53 @@ def main(argv: list[str] | None = None) -> None:
     if use_wrk and not shutil.which("wrk"):
         parser.error("wrk is not installed")
     load = load_wrk if use_wrk else load_python
-    admin_url, bench_url = scratch_urls(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally"), BENCH_DATABASE
-    )
-    url = bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
-    env = _environment(url)
-    scratch_recreate(admin_url, BENCH_DATABASE)
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        prepare(env)
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--workers",
-                str(args.workers),
-                "--bind",
-                f"{HOST}:{port}",
-                "--log-level",
-                "warning",
-            ],  # fmt: skip
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,  # its own process group, stopped as one below
-        )
-        _wait_ready(port, server)
-        results = {}
-        for name, path in (("floor", "/" + FLOOR_PATH), ("submit", SUBMIT_PATH)):
-            load(port, path, min(3.0, args.seconds), args.connections)  # warm-up, not counted
-            results[name] = load(port, path, args.seconds, args.connections)
-        floor_rows, complete = _stored(url)
-        client = "wrk" if use_wrk else f"python http.client, {args.connections} threads"
-        print(f"gunicorn {args.workers} sync workers; client: {client}, "
-              f"{args.connections} connections, {args.seconds:g} s per endpoint")  # fmt: skip
-        print(f"{'endpoint':<8} {'req/s':>8} {'ok':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
-        for name, result in results.items():
-            print(f"{name:<8} {result['rps']:>8.0f} {result['ok']:>7} {result['p50_ms']:>7.1f} "
-                  f"{result['p99_ms']:>7.1f}  {result['statuses']}")  # fmt: skip
-        ratio = (
-            results["floor"]["rps"] / results["submit"]["rps"] if results["submit"]["rps"] else 0
-        )
-        print(f"floor / submit: {ratio:.1f}x; stored: {floor_rows} floor rows, "
-              f"{complete} complete responses (warm-up included)", flush=True)  # fmt: skip
-    finally:
-        if server is not None:
-            _stop(server)
-        if not args.keep:
-            scratch_recreate(admin_url, BENCH_DATABASE, drop_only=True)
+    server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
+    with scratch_database(server_url, BENCH_DATABASE, keep=args.keep) as url:
+        env = _environment(url)
+        server: subprocess.Popen[bytes] | None = None
+        try:
+            prepare(env)
+            port = _free_port()
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--workers",
+                    str(args.workers),
+                    "--bind",
+                    f"{HOST}:{port}",
+                    "--log-level",
+                    "warning",
+                ],  # fmt: skip
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,  # its own process group, stopped as one below
+            )
+            _wait_ready(port, server)
+            results = {}
+            for name, path in (("floor", "/" + FLOOR_PATH), ("submit", SUBMIT_PATH)):
+                load(port, path, min(3.0, args.seconds), args.connections)  # warm-up, not counted
+                results[name] = load(port, path, args.seconds, args.connections)
+            floor_rows, complete = _stored(url)
+            client = "wrk" if use_wrk else f"python http.client, {args.connections} threads"
+            print(f"gunicorn {args.workers} sync workers; client: {client}, "
+                  f"{args.connections} connections, {args.seconds:g} s per endpoint")  # fmt: skip
+            print(f"{'endpoint':<8} {'req/s':>8} {'ok':>7} {'p50 ms':>7} {'p99 ms':>7}  statuses")
+            for name, result in results.items():
+                print(f"{name:<8} {result['rps']:>8.0f} {result['ok']:>7} {result['p50_ms']:>7.1f} "
+                      f"{result['p99_ms']:>7.1f}  {result['statuses']}")  # fmt: skip
+            ratio = (
+                results["floor"]["rps"] / results["submit"]["rps"]
+                if results["submit"]["rps"]
+                else 0
+            )
+            print(f"floor / submit: {ratio:.1f}x; stored: {floor_rows} floor rows, "
+                  f"{complete} complete responses (warm-up included)", flush=True)  # fmt: skip
+        finally:
+            if server is not None:
+                _stop(server)
 
 
 if __name__ == "__main__":
