@@ -205,15 +205,24 @@ def floor(survey_id: int) -> float:
     return best
 
 
-def rebuild(series_id: int) -> tuple[float, float, int]:
-    """The full rebuild's seconds, the solver's part of them (protect and audit), cells."""
+def rebuild(series_id: int, repeat: int = 3) -> tuple[float, float, int]:
+    """The full rebuild's seconds, the solver's part of them (protect and audit), and cells:
+    the best of `repeat` whole rebuilds (each writes a new snapshot), as the floor is the best
+    of three, so that neither pays the process's first-call costs (imports, query compiling)
+    that a long-running worker pays once."""
     from results.services import snapshot_build
 
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    snapshot = snapshot_build(series_id=series_id, timings=timings)
-    total = time.perf_counter() - started
-    return total, timings.get("protect", 0.0) + timings.get("audit", 0.0), snapshot.cells.count()
+    best: tuple[float, float, int] | None = None
+    for _ in range(repeat):
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        snapshot = snapshot_build(series_id=series_id, timings=timings)
+        total = time.perf_counter() - started
+        solver = timings.get("protect", 0.0) + timings.get("audit", 0.0)
+        if best is None or total < best[0]:
+            best = (total, solver, snapshot.cells.count())
+    assert best is not None
+    return best
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -226,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         help="The scratch database (created, then dropped); default: DATABASE_URL's name "
         "followed by _bench.",
     )
+    parser.add_argument("--repeat", type=int, default=3, help="Rebuilds per size (best kept).")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -242,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             series_id, survey_id, answers = load(size, rng)
             loaded = time.perf_counter() - started
             floor_s = floor(survey_id)
-            rebuild_s, solver_s, cells = rebuild(series_id)
+            rebuild_s, solver_s, cells = rebuild(series_id, args.repeat)
             rest_s = rebuild_s - solver_s
             print(f"{size:>10} {answers:>11} {loaded:>8.1f} {floor_s:>8.3f} {rebuild_s:>10.2f} "
                   f"{solver_s:>9.2f} {rest_s:>7.2f} {rebuild_s / floor_s:>6.1f}x "
