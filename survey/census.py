@@ -409,7 +409,7 @@ CENSUS_SPEC: dict[str, Any] = {
         "intro": "Five short pages, about five minutes. Which ML frameworks do you use, for "
         "what, and where? Results are published only as aggregates, with their margins of "
         "error, and no group smaller than ten people is ever shown.",
-        "thank_you": "Thank you! Your answers are saved. Results are published as aggregates "
+        "thank_you": "Your answers are saved. Results are published as aggregates "
         "once enough people have answered.",
         "source": "Tally ML Framework Census",
         "license": "CC BY 4.0",

@@ -14,6 +14,7 @@ from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
     SuspiciousOperation,
+    TooManyFieldsSent,
 )
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -78,6 +79,22 @@ def unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 for a request Django cannot read (too many fields, a malformed body): the plain
+    page or JSON, DEBUG or not, saying what was wrong; nothing saved is touched."""
+    logger.warning("Bad request to %s: %s", request.path, exception)
+    if isinstance(exception, TooManyFieldsSent):
+        detail = (
+            f"The request sent more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields; "
+            "nothing was saved."
+        )
+    else:
+        detail = "The request could not be read; nothing was saved."
+    if _is_api(request):
+        return JsonResponse({"detail": detail}, status=400)
+    return HttpResponse(loader.render_to_string("400.html", {"detail": detail}), status=400)
+
+
 def too_large(request: HttpRequest, size: int | None = None) -> HttpResponse:
     """413: a body over DATA_UPLOAD_MAX_MEMORY_SIZE; what earlier pages saved is kept."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -137,6 +154,10 @@ class ResilienceMiddleware:
             logger.warning("Database unavailable for %s: %s", request.path, exception)
             breaker.trip()
             return unavailable(request)
+        if isinstance(exception, (BadRequest, SuspiciousOperation)) and not (
+            settings.DEBUG and _is_staff(request)
+        ):
+            return bad_request(request, exception)
         if isinstance(exception, CLIENT_ERRORS):
             return None
         if settings.DEBUG and _is_staff(request):

@@ -93,3 +93,20 @@ def test_after_a_database_failure_requests_get_a_503_at_once_for_a_moment(
     assert client.get("/healthz").status_code == 200
     breaker.open_until = 0.0
     assert client.get("/s/census-2026/").status_code == 200
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_too_many_fields_get_the_plain_400_page_or_json_never_the_debug_page(
+    census, settings, debug
+):
+    settings.DEBUG = debug
+    fields = {f"f{index}": "x" for index in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    client = Client(raise_request_exception=False)
+    page = client.post("/s/census-2026/", {"page": "1", **fields})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields" in html
+    assert "Traceback" not in html and "TooManyFieldsSent" not in html
+    api = client.post("/api/v1/surveys/census-2026/responses/", fields)
+    assert api.status_code == 400
+    assert "fields" in api.json()["detail"]
