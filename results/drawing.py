@@ -80,6 +80,56 @@ def _nice_max(value: float) -> float:
     return min(1.0, max(step, step * -(-value // step)))
 
 
+# Advance widths of Liberation Sans (Arial's metrics), in thousandths of an em: enough to
+# size a label column and shorten a label before Vega would cut it with an ellipsis.
+_WIDTHS = {
+    **dict.fromkeys(" ,.:;!'ijlI|", 278),
+    **dict.fromkeys("ftr-()[]/", 333),
+    **dict.fromkeys("ckszvxyJ", 500),
+    **dict.fromkeys("abdeghnopqu0123456789L_", 556),
+    **dict.fromkeys("FTZ", 611),
+    **dict.fromkeys("ABEKPSVXY", 667),
+    **dict.fromkeys("CDHNRUw", 722),
+    **dict.fromkeys("GOQ", 778),
+    **dict.fromkeys("mM%", 889),
+    "W": 944,
+}
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """The width of `text` in px at `size`, a little over what the renderer draws."""
+    return sum(_WIDTHS.get(char, 667) for char in text) * size / 1000 * 1.04
+
+
+def shorten_labels(names: list[str], room: float, suffixes: list[str] | None = None) -> list[str]:
+    """Each name cut to fit `room` px with its suffix, by whole words while they stay distinct.
+
+    A name that fits is kept; one that does not loses words from its end; only a first word
+    that is itself too long is cut with an ellipsis.
+    """
+    suffixes = suffixes or [""] * len(names)
+    found: list[str] = []
+    for index, (name, suffix) in enumerate(zip(names, suffixes, strict=True)):
+        others = {n for i, n in enumerate(names) if i != index} | set(found)
+        if text_width(name + suffix) <= room:
+            found.append(name)
+            continue
+        words = name.split()
+        short = ""
+        for count in range(len(words) - 1, 0, -1):
+            candidate = " ".join(words[:count])
+            if text_width(candidate + suffix) <= room and candidate not in others:
+                short = candidate
+                break
+        if not short:
+            short = name
+            while len(short) > 1 and text_width(short + "…" + suffix) > room:
+                short = short[:-1]
+            short = short.rstrip() + "…"
+        found.append(short)
+    return found
+
+
 def spread_labels(wanted: list[float], gap: float, low: float, high: float) -> list[float]:
     """Pixel positions as close to `wanted` as possible, at least `gap` apart, in [low, high].
 
@@ -95,26 +145,112 @@ def spread_labels(wanted: list[float], gap: float, low: float, high: float) -> l
     return placed
 
 
+def _runs(chart: ChartData, rows: list[dict[str, Any]]) -> list[list[str]]:
+    """The chart's waves in runs asked alike: the lines are joined within a run only."""
+    run_of = {row["wave"]: row.get("run", 0) for row in rows}
+    runs: list[list[str]] = []
+    last = None
+    for wave in chart.wave_order:
+        if wave not in run_of:
+            continue
+        if not runs or run_of[wave] != last:
+            runs.append([])
+        runs[-1].append(wave)
+        last = run_of[wave]
+    return runs
+
+
+def _label_groups(
+    chart: ChartData, rows: list[dict[str, Any]], runs: list[list[str]]
+) -> list[list[dict[str, Any]]]:
+    """For each run, every line's last point in it, highest first: the points to name."""
+    groups = []
+    for run in runs:
+        last: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row["wave"] in run and (
+                row["choice_label"] not in last
+                or run.index(row["wave"]) >= run.index(last[row["choice_label"]]["wave"])
+            ):
+                last[row["choice_label"]] = row
+        groups.append(sorted(last.values(), key=lambda row: -row["share"]))
+    return groups
+
+
+def _label_texts(group: list[dict[str, Any]], room: float) -> list[str]:
+    suffixes = [f" {row['share'] * 100:.0f}%" for row in group]
+    names = shorten_labels([row["choice_label"] for row in group], room, suffixes)
+    return [name + suffix for name, suffix in zip(names, suffixes, strict=True)]
+
+
 def _trend(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
     rows = chart.drawn
     numeric = all(wave_number(w) is not None for w in chart.wave_order)
     spread = len(chart.order)
     height = 340 if layout is WIDE else 300
     top = _nice_max(max((row["ci_high"] or row["share"] for row in rows), default=0.1))
+    # The line-end labels need room beside the plot.
+    width = layout.width
+    runs = _runs(chart, rows)
+    # Waves that are not numbers have no room between them: their lines are named at the end.
+    groups = _label_groups(chart, rows, runs if numeric else [sum(runs, [])])
+    # Every run is named at its end, so no point is told apart by colour alone: the last run
+    # beside the plot, each earlier one in a column of its own before the break that ends it.
+    inner = groups[:-1] if numeric else []
+    inner_texts = [_label_texts(group, layout.label_limit) for group in inner]
+    column = max((text_width(text) + 14 for texts in inner_texts for text in texts), default=0.0)
+    core = 28 * len(chart.wave_order)  # the least room the points themselves need, px
+    if inner and width - len(inner) * column < core:
+        column = max(40.0, (width - core) / len(inner))
+        inner_texts = [_label_texts(group, column - 14) for group in inner]
+    positions: dict[str, Any] = {}
+    rules: dict[tuple[str, str], float] = {}
     if numeric:
         nums = sorted(wave_number(w) or 0.0 for w in chart.wave_order)
         gap = min((b - a for a, b in zip(nums, nums[1:], strict=False)), default=1.0)
         # Lines are nudged apart within a wave so their interval bars do not overlap, by at
-        # most a third of the gap between waves.
-        step = gap / 3 / max(1, spread - 1)
+        # most half the gap between waves.
+        step = gap / 2 / max(1, spread - 1)
+
+        def place(room: float) -> float:
+            at = None
+            for index, run in enumerate(runs):
+                for wave in run:
+                    number = wave_number(wave) or 0.0
+                    if at is None:
+                        at = number
+                    elif wave == run[0]:
+                        rule = at + gap / 4 + room + gap / 12
+                        rules[(runs[index - 1][-1], wave)] = rule
+                        at = rule + gap / 3
+                    else:
+                        at += number - (wave_number(run[run.index(wave) - 1]) or 0.0)
+                    positions[wave] = at
+            return (at or 0.0) - positions[runs[0][0]] + 2 * gap / 3 if runs else gap
+
+        # The label columns' width in x units, so that each is `column` px on the plot.
+        room = 0.0
+        if inner:
+            span = place(0.0)
+            room = column * span / (width - len(inner) * column)
+        span = place(room)
         for row in rows:
             offset = (chart.order.index(row["choice_label"]) - (spread - 1) / 2) * step
-            row["x"] = (wave_number(row["wave"]) or 0.0) + offset
+            row["x"] = positions[row["wave"]] + offset
+        low = positions[runs[0][0]] - gap / 3 if runs else 0.0
+        values = [positions[w] for w in chart.wave_order if w in positions]
+        names = " : ".join(
+            f"abs(datum.value - {positions[w]!r}) < 1e-6 ? {w!r}"
+            for w in chart.wave_order
+            if w in positions
+        )
         x = alt.X(
             "x:Q",
             title="Wave",
-            scale=alt.Scale(domain=[nums[0] - gap / 3, nums[-1] + gap / 3], nice=False),
-            axis=alt.Axis(values=nums, format="d", grid=False),
+            scale=alt.Scale(domain=[low, low + span], nice=False),
+            axis=alt.Axis(
+                values=values, grid=False, labelExpr=f"{names} : ''" if names else alt.Undefined
+            ),
         )
     else:
         for row in rows:
@@ -122,7 +258,8 @@ def _trend(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
         x = alt.X("x:O", title="Wave", sort=chart.wave_order)
     y = alt.Y(
         "share:Q",
-        title="Share of respondents",
+        # On a phone the subtitle says what the numbers are, and the plot needs the width.
+        title="Share of respondents" if layout is WIDE else None,
         axis=alt.Axis(format=".0%"),
         scale=alt.Scale(domain=[0, top], nice=False, clamp=True),
     )
@@ -134,30 +271,52 @@ def _trend(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
         legend=None,  # every line is named at its end instead
     )
     # The latest wording is drawn solid, earlier wordings dashed, so the eye follows the
-    # comparable run and the legend names what was asked when.
+    # comparable run and the legend names what was asked when. Only runs with a line in
+    # them are drawn, so only they are in the legend: a run of one wave is points only.
+    counts: dict[tuple[str, Any], int] = {}
+    for row in rows:
+        key = (row["choice_label"], row.get("run", 0))
+        counts[key] = counts.get(key, 0) + 1
+    lined = [row for row in rows if counts[(row["choice_label"], row.get("run", 0))] > 1]
     wordings = list(dict.fromkeys(row["wording"] for row in chart.rows))
+    drawn = [w for w in wordings if any(row["wording"] == w for row in lined)]
     dash = alt.StrokeDash(
         "wording:N",
         title="Question",
-        scale=alt.Scale(domain=wordings, range=[[5, 3]] * (len(wordings) - 1) + [[1, 0]]),
-        legend=alt.Legend(orient="bottom") if chart.breaks else None,
+        scale=alt.Scale(
+            domain=drawn or wordings,
+            range=[[5, 3] if w != wordings[-1] else [1, 0] for w in drawn or wordings],
+        ),
+        legend=alt.Legend(orient="bottom") if chart.breaks and drawn else None,
     )
     layers = [
         base.mark_rule(opacity=0.7).encode(x=x, y="ci_low:Q", y2="ci_high:Q", color=color),
-        base.mark_line(strokeWidth=2).encode(
-            x=x, y=y, color=color, detail="run:N", strokeDash=dash
-        ),
+        alt.Chart(alt.Data(values=lined))
+        .mark_line(strokeWidth=2)
+        .encode(x=x, y=y, color=color, detail="run:N", strokeDash=dash),
         base.mark_point(filled=True, size=45).encode(x=x, y=y, color=color),
-        _end_labels(chart, rows, layout, height, top),
     ]
+    labels = []
+    for index, group in enumerate(groups):
+        if index < len(inner):
+            texts = inner_texts[index]
+        else:
+            # The last run's labels sit beside the plot, at most label_limit px wide.
+            texts = _label_texts(group, layout.label_limit - 4) if numeric else []
+        labels += _end_labels(group, texts, height, top)
+    layers.append(_label_layer(chart, labels, layout, numeric))
     if chart.breaks and numeric:
-        low, high = nums[0] - gap / 3, nums[-1] + gap / 3
         marks = []
         for index, found in enumerate(chart.breaks):
-            pair = (wave_number(found["wave"]) or 0.0, wave_number(found["previous_wave"]) or 0.0)
-            at = sum(pair) / 2
+            at = rules.get((found["previous_wave"], found["wave"]))
+            if at is None:
+                pair = (
+                    positions.get(found["wave"], 0.0),
+                    positions.get(found["previous_wave"], 0.0),
+                )
+                at = sum(pair) / 2
             # Above the plot, one row per break, running away from the nearer edge.
-            left = at <= (low + high) / 2
+            left = at <= low + span / 2
             marks.append(
                 {
                     "at": at,
@@ -174,45 +333,33 @@ def _trend(chart: ChartData, layout: Layout) -> alt.TopLevelMixin:
                 .mark_text(align=align, baseline="bottom", color=MUTED, dx=dx)  # type: ignore[arg-type]
                 .encode(x="at:Q", y=alt.Y("y:Q", scale=None), text="label:N")
             )
-    # The line-end labels need room beside the plot.
-    width = layout.width - 40 if layout is PHONE else layout.width
     return alt.layer(*layers).properties(width=width, height=height)
 
 
 def _end_labels(
-    chart: ChartData, rows: list[dict[str, Any]], layout: Layout, height: int, top: float
+    group: list[dict[str, Any]], texts: list[str], height: int, top: float
+) -> list[dict[str, Any]]:
+    """Names for a run's last points, pushed apart so no two labels overlap."""
+    wanted = [height * (1 - row["share"] / top) for row in group]
+    placed = spread_labels(wanted, LABEL_GAP, LABEL_GAP / 2, height)
+    numeric = all(isinstance(row["x"], float) for row in group)
+    x_end = max((row["x"] for row in group), default=0.0) if numeric else None
+    if not texts:
+        texts = [f"{row['choice_label']} {row['share'] * 100:.0f}%" for row in group]
+    return [
+        {
+            "x": x_end if x_end is not None else row["x"],
+            "label_y": y,
+            "choice_label": row["choice_label"],
+            "text": text,
+        }
+        for row, y, text in zip(group, placed, texts, strict=True)
+    ]
+
+
+def _label_layer(
+    chart: ChartData, labels: list[dict[str, Any]], layout: Layout, numeric: bool
 ) -> alt.Chart:
-    """Each line's name beside its last point, pushed apart so no two labels overlap."""
-    last: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        label = row["choice_label"]
-        if label not in last or chart.wave_order.index(row["wave"]) >= chart.wave_order.index(
-            last[label]["wave"]
-        ):
-            last[label] = row
-    labels = []
-    by_wave: dict[str, list[dict[str, Any]]] = {}
-    for row in last.values():
-        by_wave.setdefault(row["wave"], []).append(row)
-    for group in by_wave.values():
-        group.sort(key=lambda row: -row["share"])
-        wanted = [height * (1 - row["share"] / top) for row in group]
-        placed = spread_labels(wanted, LABEL_GAP, LABEL_GAP / 2, height)
-        x_end = (
-            max(row["x"] for row in group)
-            if all(isinstance(row["x"], float) for row in group)
-            else None
-        )
-        for row, y in zip(group, placed, strict=True):
-            labels.append(
-                {
-                    "x": x_end if x_end is not None else row["x"],
-                    "label_y": y,
-                    "choice_label": row["choice_label"],
-                    "text": f"{row['choice_label']} {row['share'] * 100:.0f}%",
-                }
-            )
-    numeric = all(isinstance(label["x"], float) for label in labels)
     return (
         alt.Chart(alt.Data(values=labels))
         .mark_text(

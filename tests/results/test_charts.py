@@ -147,3 +147,33 @@ def test_phone_charts_fit_a_390px_screen_and_wide_ones_keep_their_size():
 
     assert PHONE.total <= 348  # 390 px less the page's and the chart frame's margins
     assert WIDE.width > PHONE.width
+
+
+def _values(spec, layer):
+    data = layer["data"]
+    return data["values"] if "values" in data else spec["datasets"][data["name"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("layout", ["phone", "wide"])
+def test_every_run_of_the_headline_is_named_and_the_legend_shows_only_drawn_lines(layout):
+    from results.drawing import LAYOUTS
+
+    headline = report_build(census_snapshot()).headline
+    spec = chart_spec(headline, LAYOUTS[layout])
+    texts = next(
+        _values(spec, layer)
+        for layer in spec["layer"]
+        if layer["mark"]["type"] == "text" and layer["encoding"]["text"]["field"] == "text"
+    )
+    # 2018 is a run of its own, before the wording break: its points are named too.
+    choices = {row["choice_label"] for row in headline.rows if row["wave"] == "2018"}
+    later = {row["choice_label"] for row in headline.rows if row["wave"] != "2018"}
+    labels = [label["choice_label"] for label in texts]
+    assert len(labels) == len(choices) + len(later)
+    assert set(labels) == choices | later
+    assert not any("…" in label["text"] for label in texts)
+    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
+    # 2018 is one point per line: no line is drawn for it, so the legend does not name it.
+    assert line["encoding"]["strokeDash"]["scale"]["domain"] == ["asked 2022 to 2026"]
+    assert all(row["wave"] != "2018" for row in _values(spec, line))
