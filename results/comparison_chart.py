@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 
 from .charts import image_name
 from .comparability import SURVEY
-from .drawing import FONT, FONT_SIZE, INK, MUTED, PHONE, TITLE_SIZE, WIDE, Layout
+from .drawing import FONT, FONT_SIZE, INK, PHONE, WIDE, Layout, title_params
 from .models import ChartImage, Snapshot
 
 COLOURS = ["#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"]
@@ -218,15 +218,8 @@ def comparison_spec(comparison: Any, layout: Layout = WIDE) -> dict[str, Any]:
     spec = (
         alt.vconcat(panels, _legend(order, colours, yearly, legend_width), spacing=16)
         .properties(
-            title=alt.TitleParams(
-                textwrap.wrap(title, layout.title_chars),
-                subtitle=textwrap.wrap(subtitle, layout.subtitle_chars),
-                anchor="start",
-                fontSize=TITLE_SIZE,
-                subtitleFontSize=FONT_SIZE,
-                subtitleColor=MUTED,
-                color=INK,
-                offset=10,
+            title=title_params(
+                title, textwrap.wrap(subtitle, layout.subtitle_chars), layout, offset=10
             )
         )
         .configure(font=FONT, background="white", padding=layout.padding)

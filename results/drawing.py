@@ -57,6 +57,13 @@ def _title(chart: ChartData, layout: Layout) -> alt.TitleParams:
         subtitle += textwrap.wrap(chart.caveat, layout.subtitle_chars)
     if chart.source:
         subtitle += textwrap.wrap(chart.source, layout.subtitle_chars)
+    return title_params(title, subtitle, layout)
+
+
+def title_params(
+    title: str, subtitle: list[str], layout: Layout, offset: int = 8
+) -> alt.TitleParams:
+    """A chart's title and its wrapped subtitle lines, in the house style."""
     return alt.TitleParams(
         textwrap.wrap(title, layout.title_chars),
         subtitle=subtitle,
@@ -65,7 +72,7 @@ def _title(chart: ChartData, layout: Layout) -> alt.TitleParams:
         subtitleFontSize=FONT_SIZE,
         subtitleColor=MUTED,
         color=INK,
-        offset=8,
+        offset=offset,
     )
 
 

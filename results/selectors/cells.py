@@ -32,9 +32,8 @@ def flag_mark(flag: str) -> str:
     return FLAG_MARKS.get(flag, "not shown")
 
 
-def cell_public(values: dict[str, Any]) -> dict[str, Any]:
-    """The cell's values with everything its flag withholds set to None."""
-    return public_values(values)
+# The cell's values with everything its flag withholds set to None (the one schema's mask).
+cell_public = public_values
 
 
 def published_snapshot(slug: str) -> Snapshot | None:

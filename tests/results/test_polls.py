@@ -231,12 +231,12 @@ def test_a_quick_poll_channel_is_marked_and_kept_apart(client, db):
     assert not census_series.surveys.exists()
 
 
-def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
-    from survey.poll_services import poll_create
-
+def _two_rounds(poll, january: dict[str, int], february: dict[str, int]) -> Survey:
+    """The poll as a closed January round, then an open February round, both voted in and
+    the February one published."""
     earlier = Survey.objects.filter(pk=poll.pk)
     earlier.update(wave_label="2026-01-01", slug="new-project-2026-01-01")
-    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20})
+    cast_votes(Survey.objects.get(pk=poll.pk), january)
     earlier.update(status=Survey.Status.CLOSED)
     current = poll_create(
         slug="new-project",
@@ -248,8 +248,13 @@ def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
         status=Survey.Status.OPEN,
         results_visibility=Survey.ResultsVisibility.ALWAYS,
     )
-    cast_votes(current, {"pytorch": 30, "jax": 10}, prefix="feb")
+    cast_votes(current, february, prefix="feb")
     publish(current)
+    return current
+
+
+def test_a_recurring_poll_shows_its_trend_with_intervals(client, poll):
+    _two_rounds(poll, {"pytorch": 20, "jax": 20}, {"pytorch": 30, "jax": 10})
 
     html = client.get("/p/new-project/results/").content.decode()
 
@@ -361,22 +366,11 @@ def test_the_embed_of_a_real_poll_has_no_synthetic_label(client, poll):
 
 
 def test_the_trend_marks_hidden_cells_briefly_and_explains_the_mark_once(client, poll):
-    earlier = Survey.objects.filter(pk=poll.pk)
-    earlier.update(wave_label="2026-01-01", slug="new-project-2026-01-01")
-    cast_votes(Survey.objects.get(pk=poll.pk), {"pytorch": 20, "jax": 20, "tensorflow": 3})
-    earlier.update(status=Survey.Status.CLOSED)
-    current = poll_create(
-        slug="new-project",
-        series_slug=poll.series.slug,
-        wave_label="2026-02-01",
-        text=poll.questions.get().text,
-        choices=[("pytorch", "PyTorch"), ("tensorflow", "TensorFlow"), ("jax", "JAX")],
-        has_other=True,
-        status=Survey.Status.OPEN,
-        results_visibility=Survey.ResultsVisibility.ALWAYS,
+    _two_rounds(
+        poll,
+        {"pytorch": 20, "jax": 20, "tensorflow": 3},
+        {"pytorch": 30, "jax": 10, "tensorflow": 4},
     )
-    cast_votes(current, {"pytorch": 30, "jax": 10, "tensorflow": 4}, prefix="feb")
-    publish(current)
 
     html = client.get("/p/new-project/results/").content.decode()
     trend = html[
