@@ -135,6 +135,9 @@ def test_every_hidden_value_carries_the_one_public_flag_and_a_private_reason(peo
         if figure.count is None:
             assert figure.flag == disclosure.HIDDEN
             assert figure.reason in disclosure.REASONS
+        elif figure.base_n is None:  # the count shown, its base hidden
+            assert figure.flag == disclosure.HIDDEN_BASE
+            assert figure.reason in disclosure.REASONS
         else:
             assert figure.flag == "" and figure.reason == ""
 
