@@ -22,10 +22,10 @@ test: venv
 	SECRET_KEY=test-only-secret DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
-# Load and fault proofs against a whole stack (gunicorn, a private Redis, PostgreSQL through
-# a proxy the tests cut, a worker): a few minutes. PROOF_SECONDS/PROOF_RESPONDENTS scale it.
+# Load and fault proofs against a whole stack (nginx, gunicorn, a private Redis, PostgreSQL
+# through a proxy the tests cut, a worker): a few minutes. PROOF_SECONDS/PROOF_RESPONDENTS scale it.
 proofs: venv
-	scripts/services-up
+	scripts/services-up && scripts/test-tools-up
 	SECRET_KEY=test-only-secret DATABASE_URL=$(TEST_DATABASE_URL) TEST_DATABASE_URL=$(TEST_DATABASE_URL) \
 		$(PY) -m pytest -m proof tests/proofs -p no:cacheprovider -s $(PYTEST_ARGS)
 

@@ -1,5 +1,3 @@
-from typing import Any
-
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -9,6 +7,7 @@ from signals.services import signal_import
 from survey.census import CENSUS_SPEC
 from survey.models import Survey
 from survey.services import survey_create
+from tests.respondents import CENSUS_PAGES_POST
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,29 +61,6 @@ def signals_loaded(db) -> None:
 
 
 # A complete, valid set of Census answers, page by page, as a browser posts them.
-CENSUS_PAGES_POST: list[dict[str, Any]] = [
-    {
-        "q_role": "data-scientist",
-        "q_company_size": "50-249",
-        "q_industry": "tech",
-        "q_region": "europe",
-        "q_ml_experience": "2-5",
-        "q_company_name": "Acme Analytics",
-    },
-    {"q_project_types": ["research", "prototyping"], "q_domains": ["llm-nlp"]},
-    {
-        "q_frameworks_used": ["pytorch", "jax"],
-        "q_framework_status__pytorch": "new-projects",
-        "q_framework_status__tensorflow": "stopped",
-    },
-    {
-        "q_primary_framework": "pytorch",
-        "q_migrated": "yes",
-        "q_migration_from": "tensorflow",
-        "q_migration_to": "pytorch",
-    },
-    {"q_satisfaction": "4", "q_comment": "More JAX tutorials, please."},
-]
 
 
 @pytest.fixture

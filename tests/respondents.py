@@ -1,9 +1,17 @@
 """A simulated respondent: completes the Census through the HTML pages of a running server,
-as a browser without JavaScript would (cookies, CSRF token, one POST per page)."""
+as a browser without JavaScript would (cookies, CSRF token, one POST per page).
+
+`python -m tests.respondents BASE --seconds S --concurrency N [--think T]` runs a crowd in a
+process of its own (so the load generator does not share a GIL with what it measures) and
+prints its summary as JSON.
+"""
 
 from __future__ import annotations
 
+import argparse
 import http.cookiejar
+import json
+import random
 import re
 import time
 import urllib.error
@@ -12,8 +20,32 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from tests.conftest import CENSUS_PAGES_POST
+# One respondent's answers, page by page (the form's field names).
+CENSUS_PAGES_POST: list[dict[str, Any]] = [
+    {
+        "q_role": "data-scientist",
+        "q_company_size": "50-249",
+        "q_industry": "tech",
+        "q_region": "europe",
+        "q_ml_experience": "2-5",
+        "q_company_name": "Acme Analytics",
+    },
+    {"q_project_types": ["research", "prototyping"], "q_domains": ["llm-nlp"]},
+    {
+        "q_frameworks_used": ["pytorch", "jax"],
+        "q_framework_status__pytorch": "new-projects",
+        "q_framework_status__tensorflow": "stopped",
+    },
+    {
+        "q_primary_framework": "pytorch",
+        "q_migrated": "yes",
+        "q_migration_from": "tensorflow",
+        "q_migration_to": "pytorch",
+    },
+    {"q_satisfaction": "4", "q_comment": "More JAX tutorials, please."},
+]
 
 HIDDEN = re.compile(
     r'<input type="hidden" name="(csrfmiddlewaretoken|page|started)" value="([^"]*)"'
@@ -57,14 +89,24 @@ def _call(
     return status, text, final
 
 
-def complete_census(base: str, slug: str = "census-2026", timeout: float = 60) -> Outcome:
-    """One respondent: page 1 to the thank-you page. Never raises (errors go in Outcome)."""
+def _pause(think: float) -> None:
+    """A person reading and answering a page: `think` seconds on average, never in step."""
+    if think > 0:
+        time.sleep(random.uniform(0.5 * think, 1.5 * think))  # noqa: S311 (not security)
+
+
+def complete_census(
+    base: str, slug: str = "census-2026", timeout: float = 60, think: float = 0
+) -> Outcome:
+    """One respondent: page 1 to the thank-you page, `think` seconds on each page on average.
+    Never raises (errors go in Outcome)."""
     outcome = Outcome()
     opener = _opener()
     url = f"{base}/s/{slug}/"
     try:
         status, html, _ = _call(opener, outcome, url, timeout=timeout)
         for page in CENSUS_PAGES_POST:
+            _pause(think)
             if status != 200:
                 outcome.error = f"page answered {status}"
                 return outcome
@@ -89,14 +131,18 @@ def crowd(base: str, *, respondents: int, concurrency: int, timeout: float = 60)
         return list(pool.map(lambda _: complete_census(base, timeout=timeout), range(respondents)))
 
 
-def crowd_for(base: str, *, seconds: float, concurrency: int, timeout: float = 60) -> list[Outcome]:
-    """`concurrency` respondents at a time, each starting again until `seconds` have passed."""
+def crowd_for(
+    base: str, *, seconds: float, concurrency: int, timeout: float = 60, think: float = 0
+) -> list[Outcome]:
+    """`concurrency` respondents at a time, each starting again until `seconds` have passed.
+    With a think time, their first arrivals are spread over one page's time, as people's are."""
     deadline = time.monotonic() + seconds
 
     def worker(_: int) -> list[Outcome]:
+        _pause(think)
         done = []
         while time.monotonic() < deadline:
-            done.append(complete_census(base, timeout=timeout))
+            done.append(complete_census(base, timeout=timeout, think=think))
         return done
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -123,3 +169,25 @@ def summary(outcomes: list[Outcome]) -> dict:
         "p99": round(pct(0.99), 3),
         "errors": Counter(o.error for o in outcomes if o.error).most_common(5),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base")
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--think", type=float, default=0)
+    parser.add_argument("--timeout", type=float, default=60)
+    args = parser.parse_args()
+    outcomes = crowd_for(
+        args.base,
+        seconds=args.seconds,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        think=args.think,
+    )
+    print(json.dumps(summary(outcomes)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,7 @@
 """The stack the proofs run against, all started here and stopped at the end:
 
+- nginx with docker/nginx.conf (the compose file's buffering proxy; only the upstream and
+  the port changed) in front of
 - gunicorn with production settings (DEBUG off, 2 workers x 4 threads as in the compose file);
 - PostgreSQL: a scratch database on the shared server, reached through a TCP proxy the test
   controls (stopping the proxy is "PostgreSQL down" without touching the shared server);
@@ -146,6 +148,60 @@ class RedisServer:
             self.process = None
 
 
+class Nginx:
+    """The compose file's proxy: docker/nginx.conf itself, pointed at this stack's gunicorn
+    and listening on a free port, its temporary files and logs in the stack's folder."""
+
+    def __init__(self, directory: Path, upstream_port: int) -> None:
+        self.port = free_port()
+        self.directory = directory / "nginx"
+        self.upstream_port = upstream_port
+        self.process: subprocess.Popen | None = None
+
+    def config(self) -> str:
+        text = (ROOT / "docker" / "nginx.conf").read_text()
+        temp = "".join(
+            f"  {kind}_temp_path {self.directory / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        for old, new in (
+            ("server web:8000;", f"server 127.0.0.1:{self.upstream_port};"),
+            ("listen 8080;", f"listen 127.0.0.1:{self.port};"),
+            ("http {\n", f"http {{\n{temp}"),
+        ):
+            assert old in text, f"docker/nginx.conf no longer has {old!r}"
+            text = text.replace(old, new, 1)
+        return text
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        conf = self.directory / "nginx.conf"
+        conf.write_text(self.config())
+        main = f"daemon off; pid {self.directory / 'nginx.pid'}; error_log stderr warn;"
+        if os.geteuid() == 0:
+            main += " user root;"  # its workers read the temporary folders made here
+        self.process = subprocess.Popen(
+            [
+                shutil.which("nginx") or "/usr/sbin/nginx",
+                "-p",
+                str(self.directory),
+                "-c",
+                str(conf),
+                "-g",
+                main,
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.directory / "error.log", "a"),  # noqa: SIM115 (the process keeps it)
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 class Stack:
     def __init__(self, tmp: Path) -> None:
         base = os.environ.get("TEST_DATABASE_URL") or os.environ["DATABASE_URL"]
@@ -161,7 +217,10 @@ class Stack:
         self.redis = RedisServer(tmp)
         self.tmp = tmp
         self.web_port = free_port()
-        self.base = f"http://127.0.0.1:{self.web_port}"
+        self.nginx = Nginx(tmp, self.web_port)
+        # Respondents come through the proxy, as in the compose file; `direct` skips it.
+        self.base = f"http://127.0.0.1:{self.nginx.port}"
+        self.direct = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("TALLY_", "PYTEST"))},
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -170,6 +229,7 @@ class Stack:
             "DATABASE_URL": urllib.parse.urlunsplit(proxied),
             "REDIS_URL": f"redis://127.0.0.1:{self.redis.port}/0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "TALLY_TRUSTED_PROXY_HOPS": "1",  # the client address nginx saw
             # The crowd comes from one address: lift the per-IP budgets, not the code paths.
             "TALLY_SUBMIT_RATE_PER_HOUR": "1000000",
             "TALLY_DRAFT_RATE_PER_HOUR": "1000000",
@@ -297,10 +357,12 @@ def stack(tmp_path_factory):
     )
     stack.create_database()
     stack.start_web()
+    stack.nginx.start()
     stack.start_worker()
     try:
         yield stack
     finally:
+        stack.nginx.stop()
         stack.stop()
         stack.redis.stop()
         stack.pg.down()
