@@ -176,9 +176,10 @@ def response_save_page(
     questions = [q for q in structure.questions if q.page.position == page_position]
     with transaction.atomic():
         locked = Response.objects.select_for_update().get(pk=response.pk)
+        locked.survey = response.survey  # loaded and checked just now
         _replace_answers(response=locked, questions=questions, values=values, structure=structure)
         if after is None:
-            after = response_values(locked)
+            after = response_values(locked, questions=structure.questions)
         _drop_hidden(response=locked, values=after, structure=structure)
         if locked.status == Response.Status.DRAFT:
             locked.current_page = max(locked.current_page, next_page)
@@ -212,8 +213,9 @@ def response_submit(
     _accepting(response.survey)
     with transaction.atomic():
         locked = Response.objects.select_for_update().get(pk=response.pk)
+        locked.survey = response.survey  # loaded and checked just now
         if values is None:
-            values = response_values(locked)
+            values = response_values(locked, questions=structure.questions)
         missing = first_missing_required(structure, values)
         if missing is not None:
             raise IncompleteResponseError(missing)
@@ -221,7 +223,7 @@ def response_submit(
         if locked.status == Response.Status.COMPLETE:
             return locked
         elapsed = (now - locked.started_at).total_seconds()
-        if min_time and elapsed < locked.survey.min_seconds:
+        if min_time and elapsed < response.survey.min_seconds:
             raise TooFastError(
                 "That was quicker than we expect anyone to read the questions. "
                 "Please check your answers, then submit again."

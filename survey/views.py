@@ -117,7 +117,8 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "survey/done.html", {"survey": survey, "response": response})
 
     structure = Structure.of(survey, questions=list(survey.questions.all()))
-    values = response_values(response) if response else {}  # the one read of the answers
+    # The one read of the answers.
+    values = response_values(response, questions=structure.questions) if response else {}
     pages = pages_visible(list(survey.pages.all()), structure, values)
     page_view = PageView(request, survey, structure, pages, token, editing, preview)
     if request.method == "POST":
