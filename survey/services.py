@@ -187,12 +187,17 @@ def response_save_page(
     return locked
 
 
-def submission_allowed(ip_hash: str) -> bool:
-    """A per-IP-hash budget of completed submissions per hour (shared by all workers)."""
+def submission_allowed(ip_hash: str, *, poll: bool = False) -> bool:
+    """A per-IP-hash budget of completed submissions per hour (shared by all workers).
+    Quick-poll votes have a budget of their own: a network that voted in polls can still
+    send its Census responses, and the other way round."""
     if not ip_hash:
         return True
     return limits.hit(
-        "submits", ip_hash, limit=settings.TALLY_SUBMIT_RATE_PER_HOUR, window=3600
+        "votes" if poll else "submits",
+        ip_hash,
+        limit=settings.TALLY_SUBMIT_RATE_PER_HOUR,
+        window=3600,
     ).allowed
 
 
@@ -228,7 +233,7 @@ def response_submit(
                 "That was quicker than we expect anyone to read the questions. "
                 "Please check your answers, then submit again."
             )
-        if not submission_allowed(locked.ip_hash):
+        if not submission_allowed(locked.ip_hash, poll=response.survey.is_poll):
             raise RateLimitedError(
                 "Too many surveys were submitted from your network in the last hour. "
                 "Your answers are saved: please come back later to submit."

@@ -10,6 +10,7 @@ from survey.models import Answer, Response, Survey
 from survey.poll_services import BallotError, poll_schedule_next, poll_vote
 from survey.polls import CHANNEL_RE
 from tests.conftest import cast_votes
+from tests.survey.test_take import fill
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +131,21 @@ def test_the_network_budget_applies_to_votes(client, poll, settings):
     assert response.status_code == 429
     assert "Too many votes" in response.content.decode()
     assert Response.objects.filter(survey=poll).count() == 1  # and no draft left behind
+
+
+def test_votes_and_survey_submissions_have_budgets_of_their_own(
+    client, poll, census, census_post, settings
+):
+    settings.TALLY_SUBMIT_RATE_PER_HOUR = 1
+    assert vote(client, poll, "pytorch").status_code == 302
+    client.cookies.clear()
+
+    last = fill(client, census_post)
+
+    assert last.url.rstrip("/").endswith("/thanks")
+    assert Response.objects.filter(survey=census, status=Response.Status.COMPLETE).count() == 1
+    client.cookies.clear()
+    assert vote(client, poll, "jax").status_code == 429  # the votes' own budget is spent
 
 
 def test_the_embed_records_the_embedding_site_as_the_channel(client, poll):
