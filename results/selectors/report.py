@@ -7,6 +7,7 @@ fewer is never drawn, and says "not enough answers yet: N of M needed" instead.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -343,6 +344,11 @@ def _fill(text: str, **values: Any) -> str:
         return text  # a placeholder the spec misspelled shows as written, never an error
 
 
+def _without_wave(title: str) -> str:
+    """A chart title for its "not enough" state: it shows no wave, so it names none."""
+    return re.sub(r"\s*\(\{wave\}\)|,\s*\{wave\}|\s+in\s+\{wave\}", "", title)
+
+
 def _rank_items(rows: list[dict[str, Any]], wave_order: list[str], wave: str = "") -> list[str]:
     """Item labels by their share in `wave` (else the latest wave that has one), highest first."""
     best: dict[str, tuple[int, int, float]] = {}
@@ -528,7 +534,7 @@ def _focus_chart(context: _Context, spec: ChartSpec, cells: list[dict[str, Any]]
     return context.chart(
         spec,
         name=spec.name,
-        title=_fill(spec.title, wave=wave, items=len(order)),
+        title=_fill(spec.title if rows else _without_wave(spec.title), wave=wave, items=len(order)),
         subtitle=_fill(spec.subtitle, wave=wave, items=len(order)),
         rows=rows,
         alt=f"{'Grid' if spec.kind == 'heatmap' else 'Dot chart'} of {spec.title[:1].lower()}"

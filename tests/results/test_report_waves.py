@@ -82,6 +82,14 @@ def test_measures_only_a_quiet_wave_has_show_their_state_instead_of_an_empty_cha
 
 
 @pytest.mark.django_db
+def test_a_chart_in_its_not_enough_state_names_no_wave_in_its_title():
+    report = report_build(_quiet_census())
+    migration = report.chart("migration")
+    assert migration.rows == [] and migration.empty
+    assert migration.title == "Where did switchers go?"
+
+
+@pytest.mark.django_db
 def test_breakdowns_switch_waves_with_plain_links(client):
     _quiet_census()
     page = client.get(URL).content.decode()
