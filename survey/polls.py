@@ -147,7 +147,7 @@ def poll_form_context(
     return {
         "poll": poll,
         "question": question,
-        "options": list(question.choices.all()),
+        "options": question.options,
         "multiple": question.kind == Question.Kind.MULTI,
         "ballot": _ballot_token(poll, channel, site),
         "site": site,

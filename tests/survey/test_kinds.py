@@ -1,7 +1,9 @@
 """Question kinds in one place: every kind has its behaviour, and a value survives the round
 trip form -> answer rows -> stored values -> JSON unchanged."""
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -99,3 +101,31 @@ def test_the_last_page_submits_and_redirects_with_reverse_built_urls(client, cen
     back = post_page(client, 2, census_post[1], action="back", query="?edit=1")
     assert back.status_code == 302
     assert back["Location"].startswith(URL + "?page=1")
+
+
+INLINE_ROLE_FILTER = re.compile(
+    r"for \w+ in [\w.]+\.choices\.all\(\) if \w+\.role ==|choices\.filter\(role=Choice\.Role"
+)
+
+
+def test_choices_by_role_come_from_the_question_never_an_inline_filter():
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("survey", "results", "signals", "bench")
+        for path in (root / folder).rglob("*.py")
+        if path != root / "survey" / "models.py"  # Question.options / rows / columns
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if INLINE_ROLE_FILTER.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_reports_break_down_by_the_kinds_that_say_they_segment(census, monkeypatch):
+    from results.services.structure import dimension_questions
+
+    role = census.questions.get(key="role")
+    assert dimension_questions([role]) == [role]
+    monkeypatch.setattr(type(behaviour(role.kind)), "is_segment", False)
+    assert dimension_questions([role]) == []
