@@ -119,3 +119,17 @@ def test_signals_and_survey_never_import_results_and_survey_never_imports_signal
         if any(name.split(".")[0] in banned for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_bulk_rows_are_written_by_the_one_copy_writer():
+    # survey.importers.copy.rows_copy: COPY on PostgreSQL, one executemany on SQLite.
+    writer = ROOT / "survey" / "importers" / "copy.py"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if path != writer
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "executemany(" in line or ("COPY " in line and "FROM STDIN" in line)
+    ]
+    assert offenders == []
