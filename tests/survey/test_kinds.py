@@ -129,3 +129,15 @@ def test_reports_break_down_by_the_kinds_that_say_they_segment(census, monkeypat
     assert dimension_questions([role]) == [role]
     monkeypatch.setattr(type(behaviour(role.kind)), "is_segment", False)
     assert dimension_questions([role]) == []
+
+
+def test_survey_urls_with_a_query_are_built_by_reverse_never_by_appending():
+    root = Path(__file__).resolve().parents[2]
+    appended = re.compile(r"""\+ f?["']\?|f["']\{[\w.]+\}\?""")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in (root / "survey").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if appended.search(line)
+    ]
+    assert offenders == []
