@@ -70,10 +70,7 @@ def first_missing_required(structure: Structure, values: Values) -> Question | N
     for question in structure.questions:
         if not question.required or not is_visible(question, values, structure.by_id):
             continue
-        if question.kind == Question.Kind.MATRIX:
-            if any(not (values.get(question.key) or {}).get(row.key) for row in question.rows):
-                return question
-        elif behaviour(question.kind).is_missing(question, values.get(question.key)):
+        if behaviour(question.kind).required_problems(question, values.get(question.key)):
             return question
     return None
 

@@ -141,3 +141,25 @@ def test_survey_urls_with_a_query_are_built_by_reverse_never_by_appending():
         if appended.search(line)
     ]
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_required_matrix_lacks_each_unanswered_row_in_the_form_and_at_submit(census):
+    from survey.kinds import problems
+    from survey.services import first_missing_required
+
+    structure = Structure.of(census)
+    status = structure.by_key["framework_status"]
+    status.required = True
+    values = {**VALUES, "frameworks_used": ["pytorch", "jax"]}
+    rows = [row.key for row in status.rows if row.key != "pytorch"]
+    found = problems(status, values, structure.by_id)
+    assert [p.part for p in found] == rows
+    assert found[0].message.startswith("Choose an answer for ")
+    whole = {**values, "framework_status": {key: "stopped" for key in [*rows, "pytorch"]}}
+    assert problems(status, whole, structure.by_id) == []
+    others = [q for q in structure.questions if q.required and q.key not in whole]
+    for question in others:
+        question.required = False
+    assert first_missing_required(structure, values) == status
+    assert first_missing_required(structure, whole) is None
