@@ -52,7 +52,7 @@ import: venv  # make import FILE=path/to/kaggle_2022.zip WAVE=2022
 	$(DEV) $(PY) manage.py import_kaggle "$(FILE)" --wave "$(WAVE)"
 
 extract: venv  # make extract FILE=path/to/kaggle_2022.zip WAVE=2022
-	$(DEV) $(PY) manage.py kaggle_extract "$(FILE)" data/kaggle/kaggle_$(WAVE)_extract.zip
+	$(DEV) $(PY) manage.py kaggle_extract "$(FILE)" data/kaggle/kaggle_$(WAVE)_extract.zip --wave "$(WAVE)"
 
 reports: venv  # rebuild and publish every series' report now
 	$(DEV) $(PY) manage.py rebuild_reports --publish

@@ -119,7 +119,7 @@ def load(size: int, rng: np.random.Generator) -> tuple[int, int, int]:
     from django.db import connection
 
     from survey.census import CENSUS_SPEC
-    from survey.models import Answer, Choice, Response, Survey
+    from survey.models import Answer, Response, Survey
     from survey.services import survey_create
 
     survey = survey_create(
@@ -158,9 +158,9 @@ def load(size: int, rng: np.random.Generator) -> tuple[int, int, int]:
         )
     frames: list[tuple[Any, int, Any, Any]] = []  # ids, question, choices, columns
     for question in survey.questions.prefetch_related("choices"):
-        options = [c.pk for c in question.choices.all() if c.role == Choice.Role.OPTION]
-        rows = [c.pk for c in question.choices.all() if c.role == Choice.Role.ROW]
-        columns = [c.pk for c in question.choices.all() if c.role == Choice.Role.COLUMN]
+        options = [c.pk for c in question.options]
+        rows = [c.pk for c in question.rows]
+        columns = [c.pk for c in question.columns]
         if question.kind in ("single", "scale") and question.key not in (
             "migration_from",
             "migration_to",

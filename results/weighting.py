@@ -7,12 +7,13 @@ joins a temporary table of weights (see `weight_table`).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 from django.db import connection
+
+from survey.importers.copy import rows_copy
 
 TRIM = (0.2, 5.0)  # weights end within these multiples of the mean weight
 MAX_ITERATIONS = 200
@@ -138,11 +139,8 @@ def weight_table(response_ids: Sequence[int], weights: np.ndarray) -> Iterator[s
             f"CREATE TEMPORARY TABLE {WEIGHT_TABLE} "
             "(response_id bigint PRIMARY KEY, w double precision NOT NULL)"
         )
-        rows = zip((int(i) for i in response_ids), (float(w) for w in weights), strict=True)
-        for batch in itertools.batched(rows, 5000):
-            cursor.executemany(
-                f"INSERT INTO {WEIGHT_TABLE} (response_id, w) VALUES (%s, %s)", batch
-            )
+    rows = zip((int(i) for i in response_ids), (float(w) for w in weights), strict=True)
+    rows_copy(table=WEIGHT_TABLE, columns=("response_id", "w"), rows=rows)
     try:
         yield WEIGHT_TABLE
     finally:

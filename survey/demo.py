@@ -23,7 +23,6 @@ ADOPTION = {
     "2024": {"pytorch": 0.52, "tensorflow": 0.38, "keras": 0.30, "jax": 0.06, "scikit-learn": 0.66},
     "2025": {"pytorch": 0.60, "tensorflow": 0.30, "keras": 0.25, "jax": 0.09, "scikit-learn": 0.64},
 }
-OTHER_RATE = 0.08
 
 
 def _values(rng: random.Random, wave: str) -> dict[str, Any]:

@@ -121,6 +121,11 @@ class KindBehaviour:
     def is_missing(self, question: Question, value: Any) -> bool:
         return value in (None, "", [], {})
 
+    def required_problems(self, question: Question, value: Any) -> list[Problem]:
+        """What a required question's value still lacks (nothing once it is answered)."""
+        missing = self.is_missing(question, value)
+        return [Problem("This question needs an answer.")] if missing else []
+
     def chosen_keys(self, value: Any) -> set[str]:
         """Option keys a value selects (for show-if, "other" and "None")."""
         return set()
@@ -277,6 +282,14 @@ class Matrix(KindBehaviour):
         if answer.choice is not None and answer.column is not None:
             values.setdefault(question.key, {})[answer.choice.key] = answer.column.key
 
+    def required_problems(self, question: Question, value: Any) -> list[Problem]:
+        # Every row needs its column, each said beside its row.
+        return [
+            Problem(f"Choose an answer for {row.label}.", row.key)
+            for row in question.rows
+            if not (value or {}).get(row.key)
+        ]
+
 
 class Number(KindBehaviour):
     kind = Question.Kind.NUMBER
@@ -395,22 +408,16 @@ def problems(question: Question, values: Values, by_id: dict[int, Question]) -> 
     one the question offers, which the form fields and `from_json` check)."""
     kind = behaviour(question.kind)
     value = values.get(question.key)
-    if question.kind == Question.Kind.MATRIX:
-        if not question.required:
-            return []
-        return [
-            Problem(f"Choose an answer for {row.label}.", row.key)
-            for row in question.rows
-            if not (value or {}).get(row.key)
-        ]
     found: list[Problem] = []
     other_text = str(values.get(f"{question.key}__other", "") or "").strip()
     if other_text and question.has_other and not other_chosen(question, value):
         # Text under "Other" with "Other" not ticked would be dropped: say so, keep both.
         found.append(Problem('You wrote under "Other" without choosing it: tick "Other", or '
                              "clear the text.", OTHER_PART))  # fmt: skip
+    lacking = kind.required_problems(question, value) if question.required else []
     if kind.is_missing(question, value):
-        return [*found, Problem("This question needs an answer.")] if question.required else found
+        return [*found, *lacking]
+    found += lacking  # a matrix with rows still unanswered
     chosen = kind.chosen_keys(value)
     if question.max_selections and len(chosen) > question.max_selections:
         found.append(Problem(f"Choose at most {question.max_selections}."))

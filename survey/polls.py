@@ -138,16 +138,16 @@ def poll_form_context(
     mine = poll_voter_ballot(poll=poll, cookies=request.COOKIES)
     if embed:
         action = reverse("survey:poll-embed", args=[poll.slug])
-        results_url = reverse("results:poll-embed-results", args=[poll.slug])
+        results_name = "results:poll-embed-results"
     else:
         action = reverse("survey:poll", args=[poll.slug])
-        results_url = reverse("results:poll-results", args=[poll.slug])
-    if mine:
-        results_url += f"?voted={voted_proof(poll_id=poll.pk)}"
+        results_name = "results:poll-results"
+    query = {"voted": voted_proof(poll_id=poll.pk)} if mine else None
+    results_url = reverse(results_name, args=[poll.slug], query=query)
     return {
         "poll": poll,
         "question": question,
-        "options": list(question.choices.all()),
+        "options": question.options,
         "multiple": question.kind == Question.Kind.MULTI,
         "ballot": _ballot_token(poll, channel, site),
         "site": site,
@@ -249,7 +249,7 @@ def poll_page(request: HttpRequest, slug: str) -> HttpResponse:
         return outcome
     token, proof = outcome
     redirect = HttpResponseRedirect(
-        reverse("results:poll-results", args=[poll.slug]) + f"?voted={proof}"
+        reverse("results:poll-results", args=[poll.slug], query={"voted": proof})
     )
     _set_cookie(redirect, token)
     return redirect
@@ -273,7 +273,7 @@ def poll_embed(request: HttpRequest, slug: str) -> HttpResponse:
             return outcome
         token, proof = outcome
         redirect = HttpResponseRedirect(
-            reverse("results:poll-embed-results", args=[poll.slug]) + f"?voted={proof}"
+            reverse("results:poll-embed-results", args=[poll.slug], query={"voted": proof})
         )
         _set_cookie(redirect, token, embed=True)
         return redirect

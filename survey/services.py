@@ -70,10 +70,7 @@ def first_missing_required(structure: Structure, values: Values) -> Question | N
     for question in structure.questions:
         if not question.required or not is_visible(question, values, structure.by_id):
             continue
-        if question.kind == Question.Kind.MATRIX:
-            if any(not (values.get(question.key) or {}).get(row.key) for row in question.rows):
-                return question
-        elif behaviour(question.kind).is_missing(question, values.get(question.key)):
+        if behaviour(question.kind).required_problems(question, values.get(question.key)):
             return question
     return None
 
@@ -372,6 +369,9 @@ def survey_create(
                     is_sensitive=q.get("is_sensitive", False),
                     max_length=q.get("max_length", 2000),
                     universe=q.get("universe", ""),
+                    min_value=q.get("min_value"),
+                    max_value=q.get("max_value"),
+                    max_selections=q.get("max_selections"),
                     show_if_question=by_key[show_if[0]] if show_if else None,
                     show_if_choice_keys=list(show_if[1]) if show_if else [],
                     differs_from=by_key[q["differs_from"]] if q.get("differs_from") else None,
@@ -419,13 +419,14 @@ def _choices_create(*, question: Question, q: dict[str, Any]) -> None:
     Choice.objects.bulk_create(rows)
 
 
-QUESTION_LINKS = ("show_if_question", "differs_from", "grouped_into")  # to the same wave
-
-
 def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: str) -> Survey:
-    """A draft copy of a survey as the next wave of its series, keys kept."""
+    """A draft copy of a survey as the next wave of its series, keys kept.
+
+    The new survey row is created here (a taken address or wave label raises IntegrityError);
+    its pages, questions and choices are written by `survey_create`, from the survey's spec.
+    """
     with transaction.atomic():
-        copy = Survey.objects.create(
+        Survey.objects.create(
             series=survey.series,
             slug=slug,
             title=title,
@@ -440,56 +441,52 @@ def survey_copy_as_wave(*, survey: Survey, slug: str, wave_label: str, title: st
             is_synthetic=survey.is_synthetic,
             status=Survey.Status.DRAFT,
         )
-        pages = {}
-        for page in survey.pages.order_by("position"):
-            pages[page.pk] = Page.objects.create(
-                survey=copy, position=page.position, title=page.title, intro=page.intro
-            )
-        questions: dict[int, Question] = {}
-        originals = list(survey.questions.order_by("page__position", "position", "id"))
-        for original in originals:
-            clone = Question.objects.create(
-                survey=copy,
-                page=pages[original.page_id],
-                **{
-                    f.name: getattr(original, f.name)
-                    for f in Question._meta.concrete_fields
-                    if f.name
-                    not in {
-                        "id",
-                        "survey",
-                        "page",
-                        "show_if_question",
-                        "differs_from",
-                        "grouped_into",
-                    }
-                },
-            )
-            questions[original.pk] = clone
-            Choice.objects.bulk_create(
-                Choice(
-                    question=clone,
-                    role=c.role,
-                    key=c.key,
-                    label=c.label,
-                    position=c.position,
-                    is_other=c.is_other,
-                    is_exclusive=c.is_exclusive,
-                    group_key=c.group_key,
-                )
-                for c in original.choices.all()
-            )
-        for original in originals:
-            clone = questions[original.pk]
-            changed = []
-            for link in QUESTION_LINKS:
-                linked_id = getattr(original, f"{link}_id")
-                if linked_id in questions:
-                    setattr(clone, link, questions[linked_id])
-                    changed.append(link)
-            if changed:
-                clone.save(update_fields=changed)
-    return copy
+        return survey_create(
+            spec={
+                "series": {"slug": survey.series.slug},
+                "survey": {"slug": slug},
+                "pages": survey_pages_spec(survey),
+            }
+        )
+
+
+QUESTION_FIELDS = ("key", "kind", "text", "help_text", "required", "is_dimension", "has_other",
+                   "is_sensitive", "max_length", "universe", "min_value", "max_value",
+                   "max_selections")  # fmt: skip
+CHOICE_FIELDS = ("key", "label", "is_other", "is_exclusive", "group_key")
+
+
+def survey_pages_spec(survey: Survey) -> list[dict[str, Any]]:
+    """A survey's pages, questions and choices as the `pages` of a `survey_create` spec."""
+    questions = list(
+        survey.questions.select_related("show_if_question", "differs_from", "grouped_into")
+        .prefetch_related("choices")
+        .order_by("page__position", "position", "id")
+    )
+
+    def choices(found: list[Choice]) -> list[dict[str, Any]]:
+        return [{name: getattr(c, name) for name in CHOICE_FIELDS} for c in found]
+
+    def spec(question: Question) -> dict[str, Any]:
+        parent = question.show_if_question
+        return {
+            **{name: getattr(question, name) for name in QUESTION_FIELDS},
+            "show_if": (parent.key, question.show_if_choice_keys) if parent else None,
+            "differs_from": question.differs_from.key if question.differs_from else None,
+            "grouped_into": question.grouped_into.key if question.grouped_into else None,
+            "choices": choices(question.options),
+            "rows": choices(question.rows),
+            "columns": choices(question.columns),
+        }
+
+    return [
+        {
+            "title": page.title,
+            "intro": page.intro,
+            "questions": [spec(q) for q in questions if q.page_id == page.pk],
+        }
+        for page in survey.pages.order_by("position")
+    ]
 
 
 def invitations_create(*, survey: Survey, count: int, label: str = "") -> list[str]:

@@ -1,6 +1,7 @@
 """The layering rules of DESIGN.md, checked on the source."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +120,52 @@ def test_signals_and_survey_never_import_results_and_survey_never_imports_signal
         if any(name.split(".")[0] in banned for name in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_bulk_rows_are_written_by_the_one_copy_writer():
+    # survey.importers.copy.rows_copy: COPY on PostgreSQL, one executemany on SQLite.
+    writer = ROOT / "survey" / "importers" / "copy.py"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for app in APPS
+        for path in (ROOT / app).rglob("*.py")
+        if path != writer
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "executemany(" in line or ("COPY " in line and "FROM STDIN" in line)
+    ]
+    assert offenders == []
+
+
+CODE = (*APPS, "config")
+SETTINGS = ROOT / "config" / "settings.py"
+
+
+def test_the_environment_is_read_only_in_config_settings():
+    # The entry points' DJANGO_SETTINGS_MODULE default is how Django finds the settings.
+    read = re.compile(r"os\.environ(?!\.setdefault\(\"DJANGO_SETTINGS_MODULE\")|getenv\(")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in CODE
+        for path in (ROOT / folder).rglob("*.py")
+        if path != SETTINGS
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if read.search(line)
+    ]
+    assert offenders == []
+
+
+def test_every_setting_the_code_reads_is_declared_in_config_settings():
+    from django.conf import global_settings
+
+    assignment = re.compile(r"^\s*([A-Z][A-Z0-9_]*)\s*(?::[^=\n]*)?=", re.M)
+    declared = set(assignment.findall(SETTINGS.read_text(encoding="utf-8")))
+    declared |= {name for name in dir(global_settings) if name.isupper()}
+    used: dict[str, str] = {}
+    for folder in (*CODE, "templates"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if "getattr(settings" in text:
+                used.setdefault("getattr(settings, ...)", str(path.relative_to(ROOT)))
+            for name in re.findall(r"\bsettings\.([A-Z][A-Z0-9_]*)", text):
+                used.setdefault(name, str(path.relative_to(ROOT)))
+    assert {name: where for name, where in used.items() if name not in declared} == {}

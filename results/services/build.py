@@ -21,7 +21,6 @@ from ..disclosure import Context, Figure
 from ..models import RebuildJob, Snapshot, WeightingTarget
 from .cells import Sums, cell_estimate, cells_intervals, cells_write, change_cells
 from .figures import wave_figures
-from .structure import SEGMENT_KINDS
 from .summary import summary_build, target_record
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ def _context(waves: list[Survey]) -> Context:
         by_pk = {q.pk: q for q in survey.questions.all()}
         for question in by_pk.values():
             kinds[question.key] = question.kind
-            if question.is_dimension and question.kind in SEGMENT_KINDS:
+            if question.is_dimension and question.can_segment:
                 dimension_kinds[question.key] = question.kind
             coarser = by_pk.get(question.grouped_into_id) if question.grouped_into_id else None
             if coarser is not None:

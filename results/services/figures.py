@@ -18,11 +18,8 @@ from ..models import WeightingTarget
 from ..spec import ReportSpec, spec_for
 from .cells import Sums, rounded
 from .structure import (
-    column_choices,
     dimension_questions,
-    option_choices,
     published_questions,
-    row_choices,
 )
 
 
@@ -66,7 +63,7 @@ def _wave_weights(
     categories = np.full((len(ids), len(dimensions)), -1, dtype=np.int64)
     margins: list[dict[int, float]] = []
     for dimension in dimensions:
-        codes = {c.key: c.pk for c in option_choices(by_key[dimension])}
+        codes = {c.key: c.pk for c in by_key[dimension].options}
         margins.append(
             {
                 codes[t.segment]: t.share
@@ -105,7 +102,7 @@ def _contradicting(
     """
     headline = by_key.get(spec.headline_question)
     none = next(
-        (c for c in (option_choices(headline) if headline else []) if c.key == spec.none_choice),
+        (c for c in (headline.options if headline else []) if c.key == spec.none_choice),
         None,
     )
     if headline is None or none is None or headline.kind != Question.Kind.MULTI:
@@ -218,7 +215,7 @@ def wave_figures(
         sums.append(Sums(count[1], base[1], base[2]) if weighted else None)
 
     segments: list[tuple[Question | None, Choice | None]] = [(None, None)]
-    segments += [(d, c) for d in dimensions for c in option_choices(d)]
+    segments += [(d, c) for d in dimensions for c in d.options]
     dimension_keys = [d.key for d in dimensions]
     finer = {q.key for q in questions if q.grouped_into_id}
     for question in questions:
@@ -236,8 +233,8 @@ def wave_figures(
                 prefix = (dimension.pk, segment.pk, question.pk)
                 names = (dimension.key, segment.key)
             if question.kind == Question.Kind.MATRIX:
-                columns = column_choices(question)
-                for row in row_choices(question):
+                columns = question.columns
+                for row in question.rows:
                     cells = [source.get((*prefix, row.pk, column.pk), ZERO) for column in columns]
                     base = _add(*cells)
                     for column, cell in zip(columns, cells, strict=True):
@@ -254,7 +251,7 @@ def wave_figures(
                         note = disclosure.CONTRADICTIONS_EXCLUDED if contradicting else ""
                         emit("retention", question.key, row.key, "", "", "", still, ever, note)
                 continue
-            options = option_choices(question)
+            options = question.options
             cells = [source.get((*prefix, choice.pk, None), ZERO) for choice in options]
             if question.kind == Question.Kind.MULTI:
                 base = (bases if dimension is None else segment_bases).get(prefix, ZERO)
@@ -269,19 +266,19 @@ def wave_figures(
         moved = {
             (origin.pk, target.pk): _sub(moved_cell, left_out.get(("pair", origin.pk, target.pk)))
             for (origin, target) in (
-                (o, t) for o in option_choices(migration[0]) for t in option_choices(migration[1])
+                (o, t) for o in migration[0].options for t in migration[1].options
             )
             if origin.key != target.key and (moved_cell := pairs.get((origin.pk, target.pk)))
         }
         self_moves = any(
             o.key == t.key and (o.pk, t.pk) in pairs
-            for o in option_choices(migration[0])
-            for t in option_choices(migration[1])
+            for o in migration[0].options
+            for t in migration[1].options
         )
         flag = disclosure.CONTRADICTIONS_EXCLUDED if self_moves or contradicting else ""
         switchers = _add(*moved.values()) if moved else ZERO
-        for origin in option_choices(migration[0]):
-            for target in option_choices(migration[1]):
+        for origin in migration[0].options:
+            for target in migration[1].options:
                 if origin.key == target.key:
                     continue
                 cell = moved.get((origin.pk, target.pk), ZERO)

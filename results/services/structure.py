@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from survey.models import Choice, Question, Survey
-
-SEGMENT_KINDS = (Question.Kind.SINGLE, Question.Kind.MULTI, Question.Kind.SCALE)
+from survey.models import Question, Survey
 
 
 def normalized_text(text: str) -> str:
     return " ".join(text.casefold().split())
-
-
-def option_choices(question: Question) -> list[Choice]:
-    return question.options
-
-
-def row_choices(question: Question) -> list[Choice]:
-    return question.rows
-
-
-def column_choices(question: Question) -> list[Choice]:
-    return question.columns
 
 
 def published_questions(survey: Survey) -> list[Question]:
@@ -28,4 +14,4 @@ def published_questions(survey: Survey) -> list[Question]:
 
 
 def dimension_questions(questions: list[Question]) -> list[Question]:
-    return [q for q in questions if q.is_dimension and q.kind in SEGMENT_KINDS]
+    return [q for q in questions if q.is_dimension and q.can_segment]

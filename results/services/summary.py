@@ -11,11 +11,8 @@ from survey.models import Question, Series, Survey
 from .. import disclosure, estimates, weighting
 from ..models import WeightingTarget
 from .structure import (
-    column_choices,
     normalized_text,
-    option_choices,
     published_questions,
-    row_choices,
 )
 
 
@@ -100,7 +97,7 @@ def _questions_summary(waves: list[Survey]) -> list[dict[str, Any]]:
                 published=published,
             )
             matrix = question.kind == Question.Kind.MATRIX
-            choices = row_choices(question) if matrix else option_choices(question)
+            choices = question.rows if matrix else question.options
             coarser = question.grouped_into.key if question.grouped_into is not None else ""
             entry["waves"][survey.wave_label] = {
                 "text": question.text,
@@ -111,9 +108,7 @@ def _questions_summary(waves: list[Survey]) -> list[dict[str, Any]]:
                 ]
                 if published
                 else [],
-                "columns": (
-                    [[c.key, c.label] for c in column_choices(question)] if published else []
-                ),
+                "columns": ([[c.key, c.label] for c in question.columns] if published else []),
             }
     return list(found.values())
 

@@ -118,7 +118,7 @@ class SurveyAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}" target="_blank">Preview</a> · <a href="{}">Copy as next wave</a> · '
             '<a href="{}">Invitations</a> · <a href="{}">Public address</a>',
-            reverse("survey:take", args=[obj.slug]) + "?preview=1",
+            reverse("survey:take", args=[obj.slug], query={"preview": 1}),
             reverse("admin:survey_survey_copy", args=[obj.pk]),
             reverse("admin:survey_survey_invitations", args=[obj.pk]),
             reverse("survey:take", args=[obj.slug]),
@@ -212,8 +212,12 @@ class SurveyAdmin(admin.ModelAdmin):
         links: list[str] = []
         if request.method == "POST" and form.is_valid():
             tokens = invitations_create(survey=survey, **form.cleaned_data)
-            base = request.build_absolute_uri(reverse("survey:take", args=[survey.slug]))
-            links = [f"{base}?invite={token}" for token in tokens]
+            links = [
+                request.build_absolute_uri(
+                    reverse("survey:take", args=[survey.slug], query={"invite": token})
+                )
+                for token in tokens
+            ]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Invitations to {survey.title}",

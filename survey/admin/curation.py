@@ -237,7 +237,8 @@ class ResponseAdmin(admin.ModelAdmin):
                 request,
                 f"Approved {approved} mappings; they count in the next snapshot.",
             )
-            return HttpResponseRedirect(f"{request.path}?kind={kind}")
+            review = reverse("admin:survey_response_review", query={"kind": kind})
+            return HttpResponseRedirect(review)
         groups = other_text_groups(kind=kind)
         return render(
             request,

@@ -91,7 +91,11 @@ def wave_import(
         )
     for multi in layout.multis:
         labels[multi.key] = labels_for(
-            key=multi.key, index=index, taxonomy=multi.taxonomy, special=True
+            key=multi.key,
+            index=index,
+            taxonomy=multi.taxonomy,
+            special=True,
+            known_only=multi.known_only,
         )
     respondents = respondents_parse(found=found, records=records, labels=labels, summary=summary)
     notes, unassigned = _groupings(layout=layout, labels=labels, respondents=respondents)
@@ -157,9 +161,14 @@ def respondents_parse(
             )
         values: dict[str, Any] = {}
         for key, multi in found.multis.items():
-            ticked = [row[i] for i in multi.columns if row[i].strip()]
+            cells = [row[i] for i in multi.columns]
+            if multi.packed:
+                cells = [label for cell in cells for label in cell.split(multi.packed)]
+            ticked = [cell for cell in cells if cell.strip()]
             # Whoever ticked anything answered, Other alone included.
             chosen = [k for k in dict.fromkeys(labels[key](cell, summary) for cell in ticked) if k]
+            if ticked and not chosen and labels[key].known_only:
+                chosen = [labels[key]("None", summary) or "none"]  # none of the kind's entities
             if chosen:
                 values[key] = chosen
                 summary.answered[key] += 1

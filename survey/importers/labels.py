@@ -2,7 +2,9 @@
 
 A label the taxonomy knows becomes its entity's key (so every wave joins on the Census
 keys); a label it does not know becomes a choice marked for review, counted in the summary;
-a label that means "not asked" stores nothing and is counted too. Nothing is dropped silently.
+a label that means "not asked" stores nothing and is counted too; with `known_only` (a
+question that asks about more than the taxonomy kind) an unknown label is left out, counted.
+Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Labels:
     taxonomy: str | None  # entity kind; None: every label is its own choice (countries)
     not_applicable: frozenset[str] = frozenset()
     special: bool = False  # "None" and "Other" of a multi-select question
+    known_only: bool = False  # unknown labels are left out (counted), not kept for review
     cache: dict[str, str | None] = field(default_factory=dict)
     # choice key -> (label, is_other, needs_review)
     choices: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
@@ -36,7 +39,9 @@ class Labels:
         if clean not in self.cache:
             self.cache[clean] = self._resolve(clean)
         choice_key = self.cache[clean]
-        if choice_key is None:
+        if choice_key is None and self.known_only and normalize(clean) not in self.not_applicable:
+            summary.left_out[(self.key, clean)] += 1
+        elif choice_key is None:
             summary.not_applicable[(self.key, clean)] += 1
         elif self.choices[choice_key][2]:
             summary.unmapped[(self.key, clean)] += 1
@@ -55,6 +60,8 @@ class Labels:
             self.choices.setdefault(key, (label, False, False))
             return key
         entity = self.index.lookup(self.taxonomy, label)
+        if entity is None and self.known_only:
+            return None
         if entity is None:  # unknown label: kept as a choice to review
             key = self._review_key(label)
             self.choices[key] = (label, False, True)
@@ -78,6 +85,7 @@ def labels_for(
     taxonomy: str | None,
     not_applicable: tuple[str, ...] = (),
     special: bool = False,
+    known_only: bool = False,
 ) -> Labels:
     return Labels(
         key=key,
@@ -85,4 +93,5 @@ def labels_for(
         taxonomy=taxonomy,
         not_applicable=frozenset(normalize(t) for t in not_applicable),
         special=special,
+        known_only=known_only,
     )

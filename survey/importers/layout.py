@@ -43,6 +43,12 @@ class Multi:
     taxonomy: str
     exclude: str = ""  # regex of texts that look alike but ask something else
     dimension: bool = False
+    # One cell holds every label ticked, separated by this (Kaggle 2017: "Python,R,SQL").
+    packed: str = ""
+    # The question asks about more than the taxonomy kind (2017's "tools and technologies"):
+    # keep the labels the taxonomy knows, leave the others out (counted in the summary), and
+    # record a respondent who gave only others as "None", so the base stays who answered.
+    known_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class MultiColumns:
     text: str
     columns: list[int]
     other_text: int | None = None
+    packed: str = ""
 
 
 @dataclass
@@ -155,7 +162,7 @@ def layout_find(layout: Layout, codes: list[str], texts: list[str]) -> Found:
             )
         base, columns = next(iter(groups.items()))
         multis[multi.key] = MultiColumns(
-            text=base, columns=columns, other_text=other_text.get(base)
+            text=base, columns=columns, other_text=other_text.get(base), packed=multi.packed
         )
         taken.update(columns)
     singles: dict[str, tuple[int, str]] = {}

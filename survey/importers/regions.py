@@ -162,8 +162,9 @@ _REGIONS: dict[str, list[str]] = {
 COUNTRY_REGION: dict[str, str] = {
     normalize(country): region for region, countries in _REGIONS.items() for country in countries
 }
-# Central Asia and the Caucasus fit no Census region well; they stay without one.
-NO_REGION = {normalize(t) for t in ["Other", "I do not wish to disclose my location"]}
+# Central Asia and the Caucasus (Kazakhstan, Georgia...) fit no Census region well: they
+# stay without one, and the import reports each such country (so do "Other" and "I do not
+# wish to disclose my location").
 
 
 def region_of(country: str) -> str | None:

@@ -32,6 +32,7 @@ class ImportSummary:
     skipped: Counter[str] = field(default_factory=Counter)
     unmapped: Counter[tuple[str, str]] = field(default_factory=Counter)
     not_applicable: Counter[tuple[str, str]] = field(default_factory=Counter)
+    left_out: Counter[tuple[str, str]] = field(default_factory=Counter)  # known_only questions
     answered: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -48,6 +49,8 @@ class ImportSummary:
             out.append(f"Skipped {count:,} rows: {reason}")
         for (key, label), count in sorted(self.not_applicable.items()):
             out.append(f"{key}: {label!r} treated as not asked ({count:,} rows)")
+        for (key, label), count in sorted(self.left_out.items()):
+            out.append(f"{key}: {label!r} is none of its entities, left out ({count:,} answers)")
         if self.unmapped:
             out.append("Labels the taxonomy does not know (kept as choices to review):")
             for (key, label), count in sorted(self.unmapped.items()):

@@ -46,7 +46,7 @@ def show_if_labels(question: Question, form: PageForm) -> str:
     if parent is None:
         return ""
     wanted = set(question.show_if_choice_keys or [])
-    labels = [c.label for c in parent.choices.all() if c.key in wanted]
+    labels = [c.label for c in parent.options if c.key in wanted]
     if len(labels) > 3:
         return f'one of {len(labels)} answers to "{parent.text}"'
     return " or ".join(f'"{label}"' for label in labels)

@@ -38,6 +38,34 @@ def test_copy_as_next_wave_keeps_keys_and_show_if(staff_client, census):
     assert migration.show_if_question == copy.questions.get(key="migrated")
 
 
+def test_a_copied_wave_keeps_every_question_rule_and_choice(census):
+    from survey.services import survey_copy_as_wave, survey_pages_spec
+
+    census.questions.filter(key="frameworks_used").update(max_selections=5)
+    Question.objects.filter(survey=census, key="comment").update(min_value=1, max_value=9)
+    copy = survey_copy_as_wave(survey=census, slug="census-2027", wave_label="2027", title="C")
+    assert survey_pages_spec(copy) == survey_pages_spec(census)
+    spec = {q["key"]: q for page in survey_pages_spec(copy) for q in page["questions"]}
+    assert spec["frameworks_used"]["max_selections"] == 5
+    assert spec["migration_to"]["differs_from"] == "migration_from"
+    assert any(c["is_exclusive"] for c in spec["frameworks_used"]["choices"])
+
+
+def test_structure_is_written_only_by_survey_create():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writes = [
+        f"{path.relative_to(root)}:{number}"
+        for app in ("survey", "results", "signals")
+        for path in (root / app).rglob("*.py")
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if "Question.objects.create(" in line or "Page.objects.create(" in line
+    ]
+    assert [w.split(":")[0] for w in writes] == ["survey/services.py", "survey/services.py"]
+
+
 def test_copy_refuses_a_wave_label_the_series_has(staff_client, census):
     answer = staff_client.post(
         f"/admin/survey/survey/{census.pk}/copy/",

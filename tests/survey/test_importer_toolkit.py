@@ -359,3 +359,83 @@ def test_whoever_ticked_a_framework_column_answered_and_nothing_else_did(db, rec
     assert answered == ticked
     assert summary.answered["frameworks_used"] == len(ticked)
     assert {r.number for r in parsed} == {number for number, row in rows if any(row)}
+
+
+# The 2017 layout as published: one header row of column codes, the question texts in
+# schema.csv, and frameworks among the tools of one packed, comma-separated cell.
+SCHEMA_2017 = [
+    ("Country", "Select the country you currently live in."),
+    (
+        "CurrentJobTitleSelect",
+        "Select the option that's most similar to your current job/professional title "
+        "(or most recent title if retired).",
+    ),
+    (
+        "WorkToolsSelect",
+        "At work, which data science/analytics tools, technologies, and languages have you "
+        "used in the past year? (Select all that apply)",
+    ),
+]
+
+
+def _parse_2017(text: str) -> dict[str, str]:
+    import csv
+    import io
+
+    return {row["Column"]: row["Question"] for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_a_wave_in_a_new_layout_is_a_description_and_an_entry(db, tmp_path, monkeypatch):
+    import csv
+    import io
+    import zipfile
+
+    from survey.importers.kaggle.layout import REGIONS, WAVE_LAYOUTS, responses_first
+    from survey.importers.layout import Layout, Multi, Single
+
+    layout = Layout(
+        name="kaggle-2017",
+        singles=(
+            Single("role", ("current job/professional title",), taxonomy="role"),
+            Single("country", ("country you currently live in",)),
+        ),
+        multis=(
+            Multi(
+                key="frameworks_used",
+                pattern=r"tools, technologies",
+                taxonomy="framework",
+                packed=",",
+                known_only=True,
+            ),
+        ),
+        order=("role", "country", "region"),
+        groupings=(REGIONS,),
+        header_rows=1,
+        schema=("schema.csv", _parse_2017),
+        member_rank=responses_first,
+    )
+    monkeypatch.setitem(WAVE_LAYOUTS, "2017", layout)
+    schema, responses = io.StringIO(), io.StringIO()
+    csv.writer(schema).writerows([("Column", "Question"), *SCHEMA_2017])
+    writer = csv.writer(responses)
+    writer.writerow([code for code, _text in SCHEMA_2017])
+    writer.writerows(
+        [
+            ["India", "Data Scientist", "Python,TensorFlow,Excel,PyTorch"],
+            ["Germany", "Data Scientist", "R,SQL"],  # asked, no framework among the tools
+            ["Brazil", "Data Scientist", ""],  # did not answer the tools question
+        ]
+    )
+    path = tmp_path / "kaggle-survey-2017.zip"
+    with zipfile.ZipFile(path, "w") as zipped:
+        zipped.writestr("multipleChoiceResponses.csv", responses.getvalue())
+        zipped.writestr("schema.csv", schema.getvalue())
+
+    out = _import(path, "2017", "--license", "ODbL 1.0")
+
+    assert _answers("2017", "frameworks_used") == {"2": ["tensorflow", "pytorch"], "3": ["none"]}
+    assert "answered frameworks_used: 2" in out
+    assert "frameworks_used: 'Excel' is none of its entities, left out (1 answers)" in out
+    assert "Labels the taxonomy does not know" not in out
+    question = Question.objects.get(survey__slug="kaggle-2017", key="frameworks_used")
+    assert question.text.startswith("At work, which data science/analytics tools")

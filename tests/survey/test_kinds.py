@@ -1,7 +1,9 @@
 """Question kinds in one place: every kind has its behaviour, and a value survives the round
 trip form -> answer rows -> stored values -> JSON unchanged."""
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -99,3 +101,65 @@ def test_the_last_page_submits_and_redirects_with_reverse_built_urls(client, cen
     back = post_page(client, 2, census_post[1], action="back", query="?edit=1")
     assert back.status_code == 302
     assert back["Location"].startswith(URL + "?page=1")
+
+
+INLINE_ROLE_FILTER = re.compile(
+    r"for \w+ in [\w.]+\.choices\.all\(\) if \w+\.role ==|choices\.filter\(role=Choice\.Role"
+)
+
+
+def test_choices_by_role_come_from_the_question_never_an_inline_filter():
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("survey", "results", "signals", "bench")
+        for path in (root / folder).rglob("*.py")
+        if path != root / "survey" / "models.py"  # Question.options / rows / columns
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if INLINE_ROLE_FILTER.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_reports_break_down_by_the_kinds_that_say_they_segment(census, monkeypatch):
+    from results.services.structure import dimension_questions
+
+    role = census.questions.get(key="role")
+    assert dimension_questions([role]) == [role]
+    monkeypatch.setattr(type(behaviour(role.kind)), "is_segment", False)
+    assert dimension_questions([role]) == []
+
+
+def test_survey_urls_with_a_query_are_built_by_reverse_never_by_appending():
+    root = Path(__file__).resolve().parents[2]
+    appended = re.compile(r"""\+ f?["']\?|f["']\{[\w.]+\}\?""")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in (root / "survey").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if appended.search(line)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_required_matrix_lacks_each_unanswered_row_in_the_form_and_at_submit(census):
+    from survey.kinds import problems
+    from survey.services import first_missing_required
+
+    structure = Structure.of(census)
+    status = structure.by_key["framework_status"]
+    status.required = True
+    values = {**VALUES, "frameworks_used": ["pytorch", "jax"]}
+    rows = [row.key for row in status.rows if row.key != "pytorch"]
+    found = problems(status, values, structure.by_id)
+    assert [p.part for p in found] == rows
+    assert found[0].message.startswith("Choose an answer for ")
+    whole = {**values, "framework_status": {key: "stopped" for key in [*rows, "pytorch"]}}
+    assert problems(status, whole, structure.by_id) == []
+    others = [q for q in structure.questions if q.required and q.key not in whole]
+    for question in others:
+        question.required = False
+    assert first_missing_required(structure, values) == status
+    assert first_missing_required(structure, whole) is None

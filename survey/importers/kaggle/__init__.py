@@ -1,8 +1,8 @@
 """Import a wave of the Kaggle Machine Learning & Data Science Survey (2018-2022 layouts).
 
-A thin layer over the importer toolkit: the layout description (`layout.py`), what is known
-of each wave (`waves.py`), and `kaggle_import`, which names the wave's survey and calls
-`wave_import`.
+A thin layer over the importer toolkit: the layout descriptions (`layout.py`, with the
+layout each wave is read with), what is known of each wave (`waves.py`), and `kaggle_import`,
+which names the wave's survey and calls `wave_import`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils.text import slugify
 
 from ..importer import WaveInfo, wave_import
 from ..waves import ImporterError, ImportSummary
-from .layout import KAGGLE
+from .layout import KAGGLE, layout_for
 from .waves import CHANNEL, DEFAULT_LICENSE, KNOWN_WAVES, UNIVERSES
 
 KaggleImportError = ImporterError
@@ -66,7 +66,12 @@ def kaggle_import(
         universes=UNIVERSES.get(wave, {}),
     )
     summary = wave_import(
-        layout=KAGGLE, path=path, wave=wave, info=info, series_slug=series_slug, progress=progress
+        layout=layout_for(wave),
+        path=path,
+        wave=wave,
+        info=info,
+        series_slug=series_slug,
+        progress=progress,
     )
     summary.notes += notes
     return summary

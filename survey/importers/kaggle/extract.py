@@ -8,13 +8,13 @@ from pathlib import Path
 from ..extract import extract_write
 from ..importer import file_read
 from ..waves import ImporterError, ImportSummary
-from .layout import KAGGLE
+from .layout import layout_for
 
 
-def kaggle_extract(*, path: Path, target: Path) -> tuple[int, int]:
+def kaggle_extract(*, path: Path, target: Path, wave: str = "") -> tuple[int, int]:
     """Write the extract of a responses CSV (or its zip) to `target`; (records, columns)."""
-    summary = ImportSummary(wave="")
-    found, headers, records = file_read(layout=KAGGLE, path=path, summary=summary)
+    summary = ImportSummary(wave=wave)
+    found, headers, records = file_read(layout=layout_for(wave), path=path, summary=summary)
 
     def checked() -> Iterator[tuple[int, list[str]]]:
         for number, row in records:

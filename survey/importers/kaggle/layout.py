@@ -86,3 +86,12 @@ KAGGLE = Layout(
     member_rank=responses_first,
     page_title="About you and your frameworks",
 )
+
+# Waves whose files are in another layout than KAGGLE's (say 2017's: one header row, the
+# question texts in schema.csv): wave label -> its layout description.
+WAVE_LAYOUTS: dict[str, Layout] = {}
+
+
+def layout_for(wave: str) -> Layout:
+    """The layout a wave's file is read with."""
+    return WAVE_LAYOUTS.get(wave, KAGGLE)

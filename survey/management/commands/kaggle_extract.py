@@ -16,10 +16,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="The full responses CSV or the dataset's zip.")
         parser.add_argument("target", type=Path, help="The zip to write, e.g. data/kaggle/....zip")
+        parser.add_argument("--wave", default="", help="Wave label, when its layout differs.")
 
-    def handle(self, *args: Any, path: Path, target: Path, **options: Any) -> None:
+    def handle(self, *args: Any, path: Path, target: Path, wave: str, **options: Any) -> None:
         try:
-            records, columns = kaggle_extract(path=path, target=target)
+            records, columns = kaggle_extract(path=path, target=target, wave=wave)
         except KaggleImportError as error:
             raise CommandError(f"{path.name}: {error}", returncode=2) from None
         size = target.stat().st_size
