@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from bench.rebuild import load
-from bench.scratch import scratch_database
+from bench.scratch import scratch_database, scratch_name
 
-BENCH_DATABASE = "tally_bench_report"
+BENCH_SUFFIX = "_report"  # after DATABASE_URL's name + "_bench": tally_csv_bench_report
 DEFAULT_SIZES = "1000,1000000"
 CONSTANT_PATH = "/bench/constant/"
 
@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run report")
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="Responses per series.")
     parser.add_argument("--requests", type=int, default=50, help="Timed requests per case.")
-    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    with scratch_database(url, BENCH_DATABASE, keep=args.keep) as bench_url:
+    with scratch_database(url, scratch_name(url) + BENCH_SUFFIX, keep=args.keep) as bench_url:
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.report_settings"
         os.environ["DATABASE_URL"] = bench_url
         os.environ.setdefault("SECRET_KEY", "bench-only")
