@@ -34,7 +34,7 @@ from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_build, comparison_name, comparison_page
 from .comparison_chart import comparison_image
 from .drawing import LAYOUTS
-from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
+from .exports import CODEBOOK_COLUMNS, cells_csv_response, codebook_rows, csv_response
 from .health import database_answers
 from .models import Snapshot
 from .selectors import (
@@ -241,11 +241,8 @@ def cells_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
-    return csv_response(
-        _filename(snapshot, slug, "cells"),
-        CELL_COLUMNS,
-        cell_rows(snapshot),
-        headers=_export_headers(snapshot, slug),
+    return cells_csv_response(
+        snapshot, _filename(snapshot, slug, "cells"), headers=_export_headers(snapshot, slug)
     )
 
 
