@@ -3,7 +3,8 @@
 A page is stored in the shared cache under its snapshot, host and scheme for as long as
 browsers and proxies may keep it anyway (`PAGE_MAX_AGE`), so a report costs one snapshot
 lookup and one cache read instead of a render. Requests with a query string, and any
-answer other than a plain 200, go to the view. A cache that does not answer is skipped.
+answer other than a plain 200, go to the view. A cache that does not answer is skipped. On a
+miss the view gets the snapshot already looked up as its `snapshot` keyword argument.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def per_snapshot(timeout: int) -> Callable[[View], View]:
             if stored is not None:
                 content, content_type = stored
                 return HttpResponse(content, content_type=content_type)
-            response = view(request, slug, *args, **kwargs)
+            response = view(request, slug, *args, snapshot=snapshot, **kwargs)
             if response.status_code == 200 and not response.streaming and not response.cookies:
                 try:
                     cache.set(key, (response.content, response["Content-Type"]), timeout)

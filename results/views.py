@@ -37,6 +37,7 @@ from .drawing import LAYOUTS
 from .exports import CODEBOOK_COLUMNS, cells_csv_response, codebook_rows, csv_response
 from .health import database_answers
 from .models import Snapshot
+from .pagecache import per_snapshot
 from .selectors import (
     FLAG_MEANINGS,
     Report,
@@ -157,8 +158,11 @@ def _wave_links(slug: str, built: Report, shown: str) -> list[dict[str, Any]]:
 
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
-def report(request: HttpRequest, slug: str) -> HttpResponse:
-    snapshot = published_snapshot(slug)
+# Rendering the report costs tens of milliseconds (every chart's table, the template) and its
+# snapshot never changes: kept rendered per snapshot, a visit is one lookup and a cache read.
+@per_snapshot(PAGE_MAX_AGE)
+def report(request: HttpRequest, slug: str, snapshot: Snapshot | None = None) -> HttpResponse:
+    snapshot = snapshot or published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
     built = report_build(snapshot)
