@@ -161,8 +161,8 @@ def _wave_links(slug: str, built: Report, shown: str) -> list[dict[str, Any]]:
 # Rendering the report costs tens of milliseconds (every chart's table, the template) and its
 # snapshot never changes: kept rendered per snapshot, a visit is one lookup and a cache read.
 @per_snapshot(PAGE_MAX_AGE)
-def report(request: HttpRequest, slug: str, snapshot: Snapshot | None = None) -> HttpResponse:
-    snapshot = snapshot or published_snapshot(slug)
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
     built = report_build(snapshot)

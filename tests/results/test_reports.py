@@ -146,7 +146,7 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
     cache.clear()  # rendered again, not the page kept for the snapshot
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(URL)
-    assert len(small.captured_queries) <= 3
+    assert len(small.captured_queries) <= 4  # the page cache's snapshot id, then the render
     sql = " ".join(q["sql"] for q in small.captured_queries)
     assert "survey_response" not in sql and "survey_answer" not in sql
 
