@@ -26,10 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.scratch import scratch_database
+from bench.scratch import scratch_database, scratch_name
 
-BENCH_DATABASE = "tally_bench_csv"
-WARM_UP_SLUG = "bench-csv-10"  # its own, so it can run beside the rebuild bench
+# The scratch database: DATABASE_URL's name + "_bench_csv" (tally_csv_bench_csv for .../tally_csv),
+# so checkouts on databases of their own never drop each other's.
+BENCH_SUFFIX = "_csv"
+WARM_UP_SLUG = "bench-csv-10"
 DEFAULT_CELLS = "100000,1000000"
 MIB = 1024 * 1024
 COPY_COLUMNS = (
@@ -37,10 +39,6 @@ COPY_COLUMNS = (
     '"count", share, ci_low, ci_high, share_weighted, ci_low_weighted, ci_high_weighted, '
     "n_eff, design_effect, flag"
 )
-
-
-def _database_url(bench_url: str) -> str:
-    return bench_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
 
 
 def _django(url: str) -> None:
@@ -270,12 +268,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run csv")
     parser.add_argument("--cells", default=DEFAULT_CELLS, help="Cells per snapshot, e.g. 100000")
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per case (best kept).")
-    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.cells.split(",") if s]
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    with scratch_database(server_url, BENCH_DATABASE, keep=args.keep) as bench_url:
-        url = _database_url(bench_url)
+    name = scratch_name(server_url) + BENCH_SUFFIX
+    with scratch_database(server_url, name, keep=args.keep) as url:
         _django(url)
         from django.core.management import call_command
 

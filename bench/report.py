@@ -4,38 +4,55 @@ from 1M responses, against a view that returns a constant, in the same process.
 Creates its own database next to DATABASE_URL (dropped at the end unless `--keep`), loads one
 synthetic Census wave per size with `bench.rebuild.load`, builds and publishes its snapshot,
 then times requests through Django's test client (the whole middleware stack, the real
-views; the CSV body consumed chunk by chunk): a warm-up, then `--requests` requests per case;
-mean and p99 per request. Reports read published snapshots only, so their time should not
-depend on the number of responses.
+views; the CSV body consumed chunk by chunk): a warm-up, then `--requests` rounds in which
+every case takes one request in turn; mean, median and p99 per request, and the constant
+view's median over each case's ("constant/case": 1.00x is as fast as the constant view).
+Reports read published snapshots only, so their time should not depend on the number of
+responses: the last lines divide the largest size's median by the smallest's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import numpy as np
 
 from bench.rebuild import load
-from bench.scratch import scratch_database
+from bench.scratch import scratch_database, scratch_name
 
-BENCH_DATABASE = "tally_bench_report"
+BENCH_SUFFIX = "_report"  # after DATABASE_URL's name + "_bench": tally_csv_bench_report
 DEFAULT_SIZES = "1000,1000000"
 CONSTANT_PATH = "/bench/constant/"
 
 
-def _time(client, path: str, requests: int) -> tuple[float, float, int]:  # noqa: ANN001
-    for _ in range(3):
-        _consume(client.get(path))
-    times = []
-    size = 0
-    for _ in range(requests):
-        started = time.perf_counter()
-        size = _consume(client.get(path))
-        times.append(time.perf_counter() - started)
-    times.sort()
-    return sum(times) / len(times), times[min(len(times) - 1, int(0.99 * len(times)))], size
+def _time(client, paths: dict[str, str], rounds: int) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    """Per case: mean, median and p99 seconds per request, and the body's bytes.
+
+    The cases take turns, one request each per round, so a change in the machine's load
+    (other work on its two cores) falls on all of them alike."""
+    for path in paths.values():
+        for _ in range(3):
+            _consume(client.get(path))
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    sizes = {}
+    for _ in range(rounds):
+        for name, path in paths.items():
+            started = time.perf_counter()
+            sizes[name] = _consume(client.get(path))
+            times[name].append(time.perf_counter() - started)
+    out = {}
+    for name, taken in times.items():
+        taken.sort()
+        out[name] = {
+            "mean": statistics.fmean(taken),
+            "median": statistics.median(taken),
+            "p99": taken[min(len(taken) - 1, int(0.99 * len(taken)))],
+            "bytes": sizes[name],
+        }
+    return out
 
 
 def _consume(response) -> int:  # noqa: ANN001
@@ -48,12 +65,14 @@ def _consume(response) -> int:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run report")
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="Responses per series.")
-    parser.add_argument("--requests", type=int, default=50, help="Timed requests per case.")
-    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    parser.add_argument(
+        "--requests", type=int, default=50, help="Timed rounds (one request per case each)."
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    with scratch_database(url, BENCH_DATABASE, keep=args.keep) as bench_url:
+    with scratch_database(url, scratch_name(url) + BENCH_SUFFIX, keep=args.keep) as bench_url:
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.report_settings"
         os.environ["DATABASE_URL"] = bench_url
         os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -80,17 +99,29 @@ def main(argv: list[str] | None = None) -> None:
                   f"{snapshot.cells.count()} cells) in {time.perf_counter() - started:.1f} s",
                   flush=True)  # fmt: skip
         client = Client()
-        constant, constant_p99, _ = _time(client, CONSTANT_PATH, args.requests)
-        print(f"{'case':<28} {'mean ms':>8} {'p99 ms':>8} {'bytes':>10} {'vs constant':>12}")
-        print(f"{'constant view':<28} {constant * 1000:>8.2f} {constant_p99 * 1000:>8.2f}")
+        paths = {"constant view": CONSTANT_PATH}
         for size, slug in slugs.items():
-            for name, path in (
-                ("page", f"/reports/{slug}/"),
-                ("cells.csv", f"/reports/{slug}/cells.csv"),
-            ):  # noqa: E501
-                mean, p99, size_bytes = _time(client, path, args.requests)
-                print(f"{f'{name}, {size} responses':<28} {mean * 1000:>8.2f} {p99 * 1000:>8.2f} "
-                      f"{size_bytes:>10} {constant / mean:>11.2f}x", flush=True)  # fmt: skip
+            paths[f"page, {size} responses"] = f"/reports/{slug}/"
+            # The same page rendered anew (a query string skips the page cache; an empty
+            # wave is the default wave): what every visit cost before the cache.
+            paths[f"page rendered, {size} responses"] = f"/reports/{slug}/?wave="
+            paths[f"cells.csv, {size} responses"] = f"/reports/{slug}/cells.csv"
+        timed = _time(client, paths, args.requests)
+        constant = timed["constant view"]["median"]
+        print(f"{'case':<30} {'mean ms':>8} {'median':>8} {'p99 ms':>8} {'bytes':>10} "
+              f"{'constant/case':>13}")  # fmt: skip
+        for name, t in timed.items():
+            print(f"{name:<30} {t['mean'] * 1000:>8.2f} {t['median'] * 1000:>8.2f} "
+                  f"{t['p99'] * 1000:>8.2f} {t['bytes']:>10} {constant / t['median']:>12.2f}x",
+                  flush=True)  # fmt: skip
+        if len(slugs) > 1:
+            small, large = min(slugs), max(slugs)
+            for what in ("page", "cells.csv"):
+                ratio = (
+                    timed[f"{what}, {large} responses"]["median"]
+                    / timed[f"{what}, {small} responses"]["median"]
+                )
+                print(f"{what}: {large} responses / {small} responses = {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,12 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.scratch import scratch_database
+from bench.scratch import scratch_database, scratch_name
 
 FLOOR_CHANNEL = "bench-floor"
 FLOOR_PATH = "bench/insert/"
 
-BENCH_DATABASE = "tally_bench_submit"  # its own, so it can run beside the other benches
+BENCH_SUFFIX = "_submit"  # after DATABASE_URL's name + "_bench": its own, beside the others
 REDIS_URL = "redis://127.0.0.1:6379/7"  # the throttle counters' own database
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         "--client", choices=["auto", "python", "wrk"], default="python",
         help="Load generator; auto uses wrk when installed.",
     )  # fmt: skip
-    parser.add_argument("--keep", action="store_true", help=f"Keep the {BENCH_DATABASE} database.")
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 600:
         parser.error("--seconds must be between 0 and 600")
@@ -267,7 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("wrk is not installed")
     load = load_wrk if use_wrk else load_python
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    with scratch_database(server_url, BENCH_DATABASE, keep=args.keep) as url:
+    name = scratch_name(server_url) + BENCH_SUFFIX
+    with scratch_database(server_url, name, keep=args.keep) as url:
         env = _environment(url)
         server: subprocess.Popen[bytes] | None = None
         try:

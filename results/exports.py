@@ -4,6 +4,11 @@ The writer neutralizes anything a spreadsheet would run as a formula: a text val
 with = + - @ | % tab or carriage return gets a leading apostrophe (as defusedcsv does, plus
 tab and CR, which defusedcsv lets through). Numbers stay numbers, so a negative change is
 still -0.05.
+
+On PostgreSQL, cells.csv is written by the server instead (`cell_csv_copy`): one
+`COPY (SELECT ...) TO STDOUT (FORMAT csv)` whose SELECT is generated from the cell schema,
+each withheld column masked by the schema's own rule (`shown_sql`), text neutralized and
+numbers formatted as this writer does them, so the bytes are the same (tests compare them).
 """
 
 from __future__ import annotations
@@ -15,17 +20,23 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from django.db import connection, transaction
 from django.http import StreamingHttpResponse
 
 from signals.selectors import signal_sources
 
-from .disclosure.columns import COLUMNS, PUBLIC_COLUMNS
+from .disclosure.columns import CELL_SCHEMA, COLUMNS, PUBLIC_COLUMNS, SHOWN_WHEN, Column, shown_sql
 from .models import Cell, Snapshot
 from .selectors import FLAG_MEANINGS, snapshot_cell_rows, summary_questions, summary_waves
 
 FORMULA_STARTS = ("=", "+", "-", "@", "|", "%", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^-?[0-9][0-9,.]*$")
+# The same test in PostgreSQL's regular expressions, where $ matches only at the very end
+# (Python's also matches before a final newline).
+PLAIN_NUMBER_SQL = r"^-?[0-9][0-9,.]*\n?$"
 BATCH = 500
+COPY_BATCH = 500  # rows per chunk of the COPY stream (about 70 KB of cells)
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8; header=present"
 
 CELL_COLUMNS = list(PUBLIC_COLUMNS)
 CODEBOOK_COLUMNS = [
@@ -118,7 +129,7 @@ def csv_response(
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         (chunk.encode("utf-8") for chunk in csv_lines(fieldnames, rows)),
-        content_type="text/csv; charset=utf-8; header=present",
+        content_type=CSV_CONTENT_TYPE,
         headers=headers,
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -139,14 +150,131 @@ def break_text(found: dict[str, Any]) -> str:
     return f"The wording changed {waves}. Changes across it are flagged wording-break."
 
 
-def cell_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
-    slug = snapshot.series.slug
+def _per_series(snapshot: Snapshot) -> dict[str, Any]:
+    """The columns that are the same on every row of the snapshot's cells."""
     series = (snapshot.summary or {}).get("series") or {}
-    synthetic = bool(series.get("is_synthetic", snapshot.series.is_synthetic))
+    return {
+        "series": snapshot.series.slug,
+        # every row says so, not only the file name
+        "synthetic": bool(series.get("is_synthetic", snapshot.series.is_synthetic)),
+    }
+
+
+def cell_rows(snapshot: Snapshot) -> Iterator[list[Any]]:
+    per_series = _per_series(snapshot)
     for cell in snapshot_cell_rows(snapshot):
-        cell["series"] = slug
-        cell["synthetic"] = synthetic  # every row says so, not only the file name
+        cell.update(per_series)
         yield [cell[name] for name in CELL_COLUMNS]
+
+
+# What the Python writer makes of a stored value, in SQL, before the CSV quoting (which COPY's
+# csv format does by the csv module's rules: a field with a comma, a quote, CR or LF quoted,
+# quotes doubled). NULL goes out empty; COPY quotes an empty string, so empty text is NULL.
+# (Every formula start is one character; strpos of an empty string would be 1, hence first.)
+_TEXT_SQL = (
+    "CASE WHEN {c} = '' THEN NULL "
+    "WHEN strpos(%s, left({c}, 1)) > 0 AND {c} !~ %s THEN '''' || {c} ELSE {c} END"
+)
+# repr(float) is the shortest string that reads back as the same float, as float8 output is
+# below 1e16 (extra_float_digits > 0, the default; below that the ORM reads the same rounded
+# text, so both sides still agree), except that it writes "1.0" for integral values, fixed
+# notation up to 1e16 (PostgreSQL: 1e15) and nan / inf. In PostgreSQL NaN = NaN and
+# Infinity = trunc(Infinity); NULL passes no test and stays NULL.
+_FLOAT_SQL = (
+    "CASE WHEN {c} <> trunc({c}) THEN "
+    "CASE WHEN abs({c}) < 1e15 THEN {c}::text ELSE {c}::text::numeric::text END "
+    "WHEN abs({c}) < 1e15 THEN {c}::text || '.0' "
+    "WHEN abs({c}) < 1e16 THEN {c}::text::numeric::text || '.0' "
+    "WHEN {c} = 'NaN' THEN 'nan' WHEN {c} = 'Infinity' THEN 'inf' "
+    "WHEN {c} = '-Infinity' THEN '-inf' WHEN abs({c}) < 'Infinity' THEN {shortest} END"
+)
+# From 1e16 PostgreSQL may write 17 digits where fewer read back the same: the shortest is
+# searched for, k digits at a time: the exact value rounded to k digits (to_char rounds as
+# repr does) or, where the float is a power of two (its interval wider above than below),
+# the k-digit number one unit further from zero. A candidate beyond the largest float8 is
+# none. Rare (no share, interval or n_eff comes near), so its cost does not matter.
+_SHORTEST_SQL = (
+    "(SELECT t FROM generate_series(1, 17) AS k, "
+    "LATERAL (SELECT CASE WHEN k = 1 THEN '9EEEE' ELSE '9.' || repeat('9', k - 1) || 'EEEE' END"
+    " AS f) AS f, "
+    "LATERAL (SELECT to_char({c}, f) AS s) AS s, "
+    "LATERAL (VALUES (1, btrim(s)), (2, btrim(to_char(s::numeric + sign({c})::numeric "
+    "* 10::numeric ^ (split_part(s, 'e', 2)::int - k + 1), f)))) AS v(pick, t) "
+    "WHERE CASE WHEN abs(t::numeric) <= 1.7976931348623157e308 THEN t::float8 = {c} END "
+    "ORDER BY k, pick LIMIT 1)"
+)
+_INTEGER_FIELDS = {"IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField"}
+
+
+def _csv_sql(column: Column, per_series: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The column as the Python writer writes it (before quoting), masked as public_values
+    masks it; a per-series column as a literal."""
+    if column.per_series:
+        text = safe_value(per_series[column.name])
+        return ("%s::text", [str(text)]) if text != "" else ("NULL", [])
+    c = connection.ops.quote_name(column.name)
+    kind = Cell._meta.get_field(column.name).get_internal_type()
+    params: list[Any] = []
+    if kind == "FloatField":
+        sql = _FLOAT_SQL.format(c=c, shortest=_SHORTEST_SQL.format(c=c))
+    elif kind in _INTEGER_FIELDS:
+        sql = f"{c}::text"
+    elif kind == "CharField":
+        sql = _TEXT_SQL.format(c=c)  # strpos: a third faster than IN (...) of each start
+        params = ["".join(FORMULA_STARTS), PLAIN_NUMBER_SQL]
+    else:
+        raise TypeError(f"cells.csv cannot write the {kind} column {column.name} in SQL")
+    if column.withheld:
+        condition, shown = shown_sql(SHOWN_WHEN[column.withheld])
+        sql, params = f"CASE WHEN {condition} THEN {sql} END", [*shown, *params]
+    return f"{sql} AS {c}", params
+
+
+def cell_copy_sql(snapshot: Snapshot) -> tuple[str, list[Any]]:
+    """`COPY (SELECT <every public column> ...) TO STDOUT (FORMAT csv)` of the snapshot's
+    cells in cell_rows' order, and its parameters (psycopg binds them client-side)."""
+    per_series = _per_series(snapshot)
+    columns = [_csv_sql(column, per_series) for column in CELL_SCHEMA]
+    select = ", ".join(sql for sql, _ in columns)
+    query = (
+        f"COPY (SELECT {select} FROM {Cell._meta.db_table} WHERE snapshot_id = %s ORDER BY id) "
+        "TO STDOUT (FORMAT csv)"
+    )
+    return query, [param for _, params in columns for param in params] + [snapshot.pk]
+
+
+def cell_csv_copy(snapshot: Snapshot) -> Iterator[bytes]:
+    """cells.csv as PostgreSQL writes it, COPY_BATCH rows per chunk.
+
+    The server sends each row in a CopyData message of its own (the protocol promises it),
+    ending in LF; the rows are ended with CRLF instead, as the Python writer ends them (a LF
+    inside a quoted field stays as it is there too). The header is the Python writer's."""
+    yield "".join(csv_lines(CELL_COLUMNS, ())).encode("utf-8")
+    query, params = cell_copy_sql(snapshot)
+    # JIT would compile the long SELECT list for seconds (its estimated cost is above
+    # jit_above_cost from ~100k cells) to save less than that: off for this one statement.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        with cursor.cursor.copy(query, params) as copy:
+            while rows := list(itertools.islice(copy, COPY_BATCH)):
+                chunk = b"".join(rows)
+                if b'"' in chunk:  # a quoted field may hold a LF of its own: row by row
+                    yield b"".join([bytes(row[:-1]) + b"\r\n" for row in rows])
+                else:
+                    yield chunk.replace(b"\n", b"\r\n")
+
+
+def cells_csv_response(
+    snapshot: Snapshot, filename: str, headers: dict[str, str] | None = None
+) -> StreamingHttpResponse:
+    """The snapshot's cells.csv streamed: by COPY on PostgreSQL, else by the Python writer."""
+    if connection.vendor != "postgresql":
+        return csv_response(filename, CELL_COLUMNS, cell_rows(snapshot), headers=headers)
+    response = StreamingHttpResponse(
+        cell_csv_copy(snapshot), content_type=CSV_CONTENT_TYPE, headers=headers
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def codebook_rows(snapshot: Snapshot) -> Iterator[list[Any]]:

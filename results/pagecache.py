@@ -3,7 +3,9 @@
 A page is stored in the shared cache under its snapshot, host and scheme for as long as
 browsers and proxies may keep it anyway (`PAGE_MAX_AGE`), so a report costs one snapshot
 lookup and one cache read instead of a render. Requests with a query string, and any
-answer other than a plain 200, go to the view. A cache that does not answer is skipped.
+answer other than a plain 200, go to the view. A cache that does not answer is skipped. The
+lookup reads the snapshot's id alone: decoding its summary (a large JSON document) would cost
+more than the rest of a visit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import wraps
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from .selectors import published_snapshot
+from .selectors import published_snapshot_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +30,11 @@ def per_snapshot(timeout: int) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:  # noqa: ANN002, ANN003
             if request.GET:
                 return view(request, slug, *args, **kwargs)
-            snapshot = published_snapshot(slug)
-            if snapshot is None:
+            snapshot_id = published_snapshot_id(slug)
+            if snapshot_id is None:
                 return view(request, slug, *args, **kwargs)
             key = (
-                f"tally:page:{view.__module__}.{view.__name__}:{snapshot.pk}:"
+                f"tally:page:{view.__module__}.{view.__name__}:{snapshot_id}:"
                 f"{request.scheme}:{request.get_host()}"
             )
             try:

@@ -23,7 +23,7 @@ from survey import selectors
 from survey.models import Question, Survey
 
 from . import disclosure
-from .exports import CELL_COLUMNS, cell_rows, csv_response
+from .exports import cells_csv_response
 from .models import RebuildJob
 from .selectors import poll_results
 from .services import latest_ready, poll_due, rebuild_request
@@ -165,6 +165,4 @@ def poll_results_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     headers = {"Tally-Snapshot": str(snapshot.pk), "Cache-Control": "private, max-age=60"}
     if synthetic:
         headers["Tally-Synthetic"] = "true"
-    return csv_response(
-        f"{poll.slug}-{synthetic}results.csv", CELL_COLUMNS, cell_rows(snapshot), headers=headers
-    )
+    return cells_csv_response(snapshot, f"{poll.slug}-{synthetic}results.csv", headers=headers)

@@ -34,9 +34,10 @@ from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_build, comparison_name, comparison_page
 from .comparison_chart import comparison_image
 from .drawing import LAYOUTS
-from .exports import CELL_COLUMNS, CODEBOOK_COLUMNS, cell_rows, codebook_rows, csv_response
+from .exports import CODEBOOK_COLUMNS, cells_csv_response, codebook_rows, csv_response
 from .health import database_answers
 from .models import Snapshot
+from .pagecache import per_snapshot
 from .selectors import (
     FLAG_MEANINGS,
     Report,
@@ -157,6 +158,9 @@ def _wave_links(slug: str, built: Report, shown: str) -> list[dict[str, Any]]:
 
 @require_safe
 @cache_control(public=True, max_age=PAGE_MAX_AGE)
+# Rendering the report costs tens of milliseconds (every chart's table, the template) and its
+# snapshot never changes: kept rendered per snapshot, a visit is one lookup and a cache read.
+@per_snapshot(PAGE_MAX_AGE)
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = published_snapshot(slug)
     if snapshot is None:
@@ -241,11 +245,8 @@ def cells_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     snapshot = published_snapshot(slug)
     if snapshot is None:
         return _missing(request, slug)
-    return csv_response(
-        _filename(snapshot, slug, "cells"),
-        CELL_COLUMNS,
-        cell_rows(snapshot),
-        headers=_export_headers(snapshot, slug),
+    return cells_csv_response(
+        snapshot, _filename(snapshot, slug, "cells"), headers=_export_headers(snapshot, slug)
     )
 
 

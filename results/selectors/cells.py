@@ -36,15 +36,22 @@ def flag_mark(flag: str) -> str:
 cell_public = public_values
 
 
-def published_snapshot(slug: str) -> Snapshot | None:
-    """The latest published snapshot of the series, with its series, in one query."""
+def _published(slug: str) -> QuerySet[Snapshot]:
     return (
         Snapshot.objects.published()
         .filter(series__slug=slug, status=Snapshot.Status.READY)
-        .select_related("series")
         .order_by("-published_at", "-pk")
-        .first()
     )
+
+
+def published_snapshot(slug: str) -> Snapshot | None:
+    """The latest published snapshot of the series, with its series, in one query."""
+    return _published(slug).select_related("series").first()
+
+
+def published_snapshot_id(slug: str) -> int | None:
+    """The id alone of the latest published snapshot (no summary to read and decode)."""
+    return _published(slug).values_list("pk", flat=True).first()
 
 
 def published_series() -> QuerySet[Series]:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -142,11 +143,26 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
         )
         for i in range(500)
     )
+    cache.clear()  # rendered again, not the page kept for the snapshot
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(URL)
-    assert len(small.captured_queries) <= 3
+    assert len(small.captured_queries) <= 4  # the page cache's snapshot id, then the render
     sql = " ".join(q["sql"] for q in small.captured_queries)
     assert "survey_response" not in sql and "survey_answer" not in sql
+
+
+@pytest.mark.django_db
+def test_the_report_page_is_rendered_once_per_snapshot(client, django_assert_num_queries):
+    census_snapshot()
+    first = client.get(URL)
+    with django_assert_num_queries(1):  # the latest snapshot; the page comes from the cache
+        again = client.get(URL)
+    assert again.status_code == 200 and again.content == first.content
+    assert again["Cache-Control"] == first["Cache-Control"] == "public, max-age=60"
+    assert again["Content-Type"] == first["Content-Type"]
+    newer = census_snapshot()  # published later: the page follows it at once
+    assert f"snapshot {newer.pk} published" in client.get(URL).content.decode()
+    assert client.get(URL, {"wave": "2022"}).content != first.content  # rendered, not kept
 
 
 @pytest.mark.django_db
