@@ -15,7 +15,7 @@ from rest_framework.response import Response as ApiResponse
 from . import channels, identity, limits
 from .flow import answers_check
 from .models import Survey
-from .selectors import survey_with_structure, surveys_open
+from .selectors import survey_row, survey_with_structure, surveys_open
 from .serializers import (
     SubmissionResultSerializer,
     SubmissionSerializer,
@@ -25,10 +25,10 @@ from .serializers import (
 )
 from .services import (
     RateLimitedError,
-    Structure,
     SurveyClosedError,
     SurveyError,
     response_submit_whole,
+    structure_current,
 )
 from .tasks import response_checks_queue
 
@@ -127,7 +127,7 @@ def _flat_errors(errors: Any, key: str = "") -> dict[str, list[str]]:
 @throttle_classes([SubmitThrottle])
 def survey_submit(request: Request, slug: str) -> ApiResponse:
     """Submit a whole response at once; the same validation as the browser, page by page."""
-    survey = survey_with_structure(slug=slug)
+    survey = survey_row(slug=slug)  # read each request: status, dates, structure version
     if survey is None or survey.status == Survey.Status.DRAFT:
         return _error("No published survey has this slug.", status.HTTP_404_NOT_FOUND)
     if not survey.is_open:
@@ -137,14 +137,16 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
     idempotency = limits.idempotency_key(request)
     if idempotency.error:
         return _error(idempotency.error)
-    replay = limits.idempotent_replay(survey, idempotency.respondent_hash)
-    if replay is not None:
-        return replay
+    # Without a key the respondent hash is new and random: nothing to replay.
+    if idempotency.keyed:
+        replay = limits.idempotent_replay(survey, idempotency.respondent_hash)
+        if replay is not None:
+            return replay
     payload = SubmissionSerializer(data=request.data)
     if not payload.is_valid():
         return _error("Invalid submission.", errors=_flat_errors(payload.errors))
     answers: dict[str, Any] = payload.validated_data["answers"]
-    structure = Structure.of(survey, questions=list(survey.questions.all()))
+    structure = structure_current(survey)
     others = {f"{k}__other" for k, q in structure.by_key.items() if q.has_other}
     unknown = sorted(set(answers) - set(structure.by_key) - others)
     if unknown:
@@ -154,17 +156,19 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
     checked = answers_check(structure=structure, answers=answers)
     if checked.errors:
         return _error("Some answers did not validate; nothing was saved.", errors=checked.errors)
-    values = checked.values
 
     requested_channel = payload.validated_data.get("channel") or ""
+    channel = channels.channel_public(requested_channel, default="api")
     try:
         response = response_submit_whole(
             survey=survey,
             respondent_hash=idempotency.respondent_hash,
-            values=values,
-            channel=channels.channel_public(requested_channel, default="api"),
+            values=checked.values,
+            channel=channel,
+            channel_requested=channels.channel_held(requested_channel, channel),
             ip_hash=identity.ip_hash(limits.client_ip(request)),
             structure=structure,
+            body=answers,
         )
     except IntegrityError:  # a concurrent retry with the same Idempotency-Key won
         return limits.idempotent_replay(survey, idempotency.respondent_hash) or _error(
@@ -176,7 +180,5 @@ def survey_submit(request: Request, slug: str) -> ApiResponse:
         return _error(str(error), status.HTTP_429_TOO_MANY_REQUESTS)
     except SurveyError as error:
         return _error(str(error))
-    channels.channel_hold(response, requested_channel)
-    limits.flag_identical_body(response, answers)
     response_checks_queue(survey_id=survey.pk)
     return ApiResponse({"status": response.status}, status=201)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from django import forms
 
@@ -78,6 +78,26 @@ def _refuse(message: str, part: str = "") -> AnswerError:
 ChoiceLookup = Callable[[str, str], Choice | None]  # (role, key) -> the question's choice
 
 
+class AnswerValues(NamedTuple):
+    """What one answer row holds, before it is an `Answer` (cheaper to make many of)."""
+
+    question: Question
+    choice: Choice | None = None
+    column: Choice | None = None
+    value_number: Decimal | None = None
+    value_text: str = ""
+
+    def answer(self) -> Answer:
+        """The unsaved row, without its response."""
+        return Answer(
+            question=self.question,
+            choice=self.choice,
+            column=self.column,
+            value_number=self.value_number,
+            value_text=self.value_text,
+        )
+
+
 def _scalar(value: Any) -> bool:
     # JSON booleans are numbers to Python; an answer is never true or false.
     return isinstance(value, str | int | float) and not isinstance(value, bool)
@@ -108,11 +128,17 @@ class KindBehaviour:
         """The value from a JSON answer (None when unanswered); raises AnswerError."""
         raise NotImplementedError
 
+    def answer_values(
+        self, question: Question, value: Any, other: str, choice: ChoiceLookup
+    ) -> list[AnswerValues]:
+        """The answer rows' values for a value; unknown keys are dropped."""
+        raise NotImplementedError
+
     def answer_rows(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
     ) -> list[Answer]:
         """Answer rows (unsaved, without response) for a value; unknown keys are dropped."""
-        raise NotImplementedError
+        return [row.answer() for row in self.answer_values(question, value, other, choice)]
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
         """Add one stored answer row to the values it came from."""
@@ -156,14 +182,14 @@ class SingleChoice(KindBehaviour):
             raise _refuse(NOT_OFFERED)
         return key
 
-    def answer_rows(
+    def answer_values(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
-    ) -> list[Answer]:
+    ) -> list[AnswerValues]:
         option = choice(Choice.Role.OPTION, str(value))
         if option is None:
             return []
         text = other[:OTHER_MAX] if option.is_other else ""
-        return [Answer(question=question, choice=option, value_text=text)]
+        return [AnswerValues(question, option, value_text=text)]
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
         if answer.choice is None:
@@ -203,12 +229,12 @@ class MultipleChoice(SingleChoice):
             raise _refuse(NOT_OFFERED)
         return keys or None
 
-    def answer_rows(
+    def answer_values(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
-    ) -> list[Answer]:
-        rows: list[Answer] = []
+    ) -> list[AnswerValues]:
+        rows: list[AnswerValues] = []
         for key in dict.fromkeys(value):  # keeps order, drops repeats
-            rows += super().answer_rows(question, key, other, choice)
+            rows += super().answer_values(question, key, other, choice)
         return rows
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
@@ -267,15 +293,15 @@ class Matrix(KindBehaviour):
             raise AnswerError(*bad)
         return {str(row): str(column) for row, column in raw.items()} or None
 
-    def answer_rows(
+    def answer_values(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
-    ) -> list[Answer]:
-        rows: list[Answer] = []
+    ) -> list[AnswerValues]:
+        rows: list[AnswerValues] = []
         for row_key, column_key in dict(value).items():
             row = choice(Choice.Role.ROW, str(row_key))
             column = choice(Choice.Role.COLUMN, str(column_key))
             if row and column:
-                rows.append(Answer(question=question, choice=row, column=column))
+                rows.append(AnswerValues(question, row, column))
         return rows
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
@@ -324,10 +350,10 @@ class Number(KindBehaviour):
         except forms.ValidationError as error:
             raise AnswerError(*(Problem(m) for m in error.messages)) from None
 
-    def answer_rows(
+    def answer_values(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
-    ) -> list[Answer]:
-        return [Answer(question=question, value_number=Decimal(value))]
+    ) -> list[AnswerValues]:
+        return [AnswerValues(question, value_number=Decimal(value))]
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
         values[question.key] = answer.value_number
@@ -360,11 +386,11 @@ class Text(KindBehaviour):
             )
         return text or None
 
-    def answer_rows(
+    def answer_values(
         self, question: Question, value: Any, other: str, choice: ChoiceLookup
-    ) -> list[Answer]:
+    ) -> list[AnswerValues]:
         text = str(value)[: question.max_length]
-        return [Answer(question=question, value_text=text)] if text else []
+        return [AnswerValues(question, value_text=text)] if text else []
 
     def fold(self, values: Values, question: Question, answer: Answer) -> None:
         values[question.key] = answer.value_text

@@ -18,11 +18,14 @@ import math
 import re
 import threading
 import time
+import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -102,18 +105,68 @@ def shared_cache_failed(error: Exception) -> None:
         )
 
 
+# Per cache backend (one per thread, new ones after a settings change): its Redis client.
+_clients: weakref.WeakKeyDictionary[RedisCache, Any] = weakref.WeakKeyDictionary()
+
+
+def _redis(key: str) -> tuple[Any, str] | None:
+    """The Redis client and full key behind the shared cache, to send several commands in
+    one round trip (Django's cache API takes one or more per call, and builds a new client
+    object for each, which costs more than the round trip); None for other caches."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client = _clients.get(backend)
+    if client is None:
+        # Django's own connection pool; writes always go to the first server, as in Django.
+        client = _clients[backend] = backend._cache.get_client(write=True)
+    return client, backend.make_and_validate_key(key)
+
+
+def cache_add(key: str, value: int, *, timeout: int) -> bool:
+    """`cache.add` in one round trip on Redis: whether the key was not there and now is."""
+    redis = _redis(key)
+    if redis is None:
+        return cache.add(key, value, timeout=timeout)
+    client, full = redis
+    return bool(client.set(full, value, nx=True, ex=timeout))
+
+
+# KEYS[1]: the counter to add one to, kept ARGV[1] seconds; KEYS[2] (optional): one to read.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1])) end
+local before = 0
+if KEYS[2] then before = tonumber(redis.call('GET', KEYS[2]) or '0') end
+return {count, before}
+"""
+
+
+def _count(key: str, ttl: int, *, before: str = "") -> tuple[int, int]:
+    """Count one event under `key` (kept `ttl` seconds) and read the count under `before`:
+    one round trip to Redis. Raises when the shared cache does not answer."""
+    redis = _redis(key)
+    if redis is None:
+        cache.add(key, 0, timeout=ttl)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=ttl)
+            count = 1
+        return count, int(cache.get(before) or 0) if before else 0
+    client, full = redis
+    keys = [full, caches["default"].make_and_validate_key(before)] if before else [full]
+    count, earlier = client.eval(_COUNT_SCRIPT, len(keys), *keys, ttl)
+    return int(count), int(earlier)
+
+
 def hit(scope: str, ident: str, *, limit: int, window: int) -> Decision:
     """Count one event for (scope, ident) in the current fixed window of `window` seconds."""
     now = time.time()
     bucket = int(now // window)
     key = f"tally:{scope}:{ident}:{bucket}"
     try:
-        cache.add(key, 0, timeout=window + 60)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window + 60)
-            count = 1
+        count, _ = _count(key, window + 60)
     except Exception as error:  # noqa: BLE001 (redis.ConnectionError, timeouts, OSError)
         shared_cache_failed(error)
         count = _local.incr(key)
@@ -148,8 +201,15 @@ def drafts_allowed(request: HttpRequest, ip_hash: str) -> bool:
 
 
 class ClientRateThrottle(AnonRateThrottle):
-    """DRF's anonymous throttle keyed by `client_ip`, failing open to a per-process count
-    when the shared cache does not answer."""
+    """DRF's anonymous throttle keyed by `client_ip`, counted in one round trip to the shared
+    cache, failing open to a per-process count when it does not answer.
+
+    DRF's own keeps each client's request times (a read and a write of the whole list per
+    request); this keeps a count per window and estimates the last `duration` seconds from
+    it and the previous window's count, weighted by how much of that window they still
+    cover (a sliding window: a burst at a window's end is still counted after it). Refused
+    requests count too: a client that keeps hammering stays refused.
+    """
 
     num_requests: int  # set from the rate by SimpleRateThrottle
     duration: int
@@ -158,22 +218,39 @@ class ClientRateThrottle(AnonRateThrottle):
         return client_ip(request)
 
     def allow_request(self, request, view) -> bool:  # noqa: ANN001
+        if self.rate is None or (request.user and request.user.is_authenticated):
+            return True  # as AnonRateThrottle: only anonymous clients are throttled
+        ident = self.get_ident(request)
+        now = self.timer()
+        window = int(now // self.duration)
+        key = f"tally:throttle:{self.scope}:{ident}"
         try:
-            return super().allow_request(request, view)
+            count, before = _count(
+                f"{key}:{window}", 2 * self.duration, before=f"{key}:{window - 1}"
+            )
         except Exception as error:  # noqa: BLE001 (the cache is down)
             shared_cache_failed(error)
-            if self.rate is None:
-                return True
-            ident = self.get_ident(request)
             decision = hit_local(f"throttle:{self.scope}", ident, self.num_requests, self.duration)
-            if not decision.allowed:
-                self.history, self.now = [], time.time()
-                self._local_wait = decision.retry_after
+            self._wait = decision.retry_after
             return decision.allowed
+        elapsed = now - window * self.duration
+        covered = 1 - elapsed / self.duration  # of the previous window, still in the last duration
+        if before * covered + count <= self.num_requests:
+            return True
+        self._wait = self._until_allowed(count, before, elapsed)
+        return False
+
+    def _until_allowed(self, count: int, before: int, elapsed: float) -> int:
+        """Seconds until one more request would pass, if the client sends nothing meanwhile."""
+        room = self.num_requests - count  # for the previous window's weighted part
+        if room > 0 and before > 0:
+            return max(1, math.ceil(self.duration * (1 - room / before) - elapsed))
+        # This window's count must fade too: in the next window it weighs (1 - e / duration).
+        fade = self.duration * (1 - (self.num_requests - 1) / max(count, 1))
+        return max(1, math.ceil(self.duration - elapsed + fade))
 
     def wait(self) -> float | None:
-        local = getattr(self, "_local_wait", None)
-        return local if local is not None else super().wait()
+        return getattr(self, "_wait", None)
 
 
 def hit_local(scope: str, ident: str, limit: int, window: int) -> Decision:
@@ -201,6 +278,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 class Idempotency:
     respondent_hash: str
     error: str = ""
+    keyed: bool = False  # from the client's key: an earlier submission may have used it
 
 
 def idempotency_key(request: HttpRequest) -> Idempotency:
@@ -214,7 +292,7 @@ def idempotency_key(request: HttpRequest) -> Idempotency:
         return Idempotency(identity.respondent_hash(f"api:{identity.token_new()}"))
     if not IDEMPOTENCY_KEY.match(key):
         return Idempotency("", "Idempotency-Key must be 1 to 200 visible ASCII characters.")
-    return Idempotency(identity.respondent_hash(f"api-idempotency:{key}"))
+    return Idempotency(identity.respondent_hash(f"api-idempotency:{key}"), keyed=True)
 
 
 def idempotent_replay(survey, respondent_hash: str) -> ApiResponse | None:  # noqa: ANN001
@@ -231,33 +309,80 @@ def idempotent_replay(survey, respondent_hash: str) -> ApiResponse | None:  # no
 
 IDENTICAL_BODY = "identical-api-body"
 
+# KEYS[1]: the body's key; ARGV: this submission's respondent hash, the window in seconds.
+# The value is "0:<hash>" of the first submission of the body, "1:<hash>" once a twin came.
+_IDENTICAL_BODY_SCRIPT = """
+local first = redis.call('GET', KEYS[1])
+if not first then
+  redis.call('SET', KEYS[1], '0:' .. ARGV[1], 'EX', tonumber(ARGV[2]))
+  return false
+end
+if string.sub(first, 1, 2) == '0:' and string.sub(first, 3) ~= ARGV[1] then
+  redis.call('SET', KEYS[1], '1:' .. string.sub(first, 3), 'KEEPTTL')
+end
+return first
+"""
 
-def flag_identical_body(response, answers: dict) -> bool:  # noqa: ANN001
-    """Flag a response whose answers are identical to another API submission's within
-    TALLY_DUPLICATE_WINDOW_SECONDS (both stay in the data; curation decides)."""
-    from .models import Response
 
+@dataclass(frozen=True)
+class Twin:
+    """An earlier API submission sent the same body: its respondent hash, and whether this
+    one is the first twin (so that the earlier one is flagged too, once)."""
+
+    first_hash: str
+    flag_first: bool
+
+
+def identical_body(survey_id: int, answers: dict, respondent_hash: str) -> Twin | None:
+    """Whether another API submission sent these answers within
+    TALLY_DUPLICATE_WINDOW_SECONDS (both are flagged and stay in the data; curation decides).
+    Asked before the response is written, so its flag goes in with it: one round trip."""
     digest = hashlib.sha256(
-        json.dumps([response.survey_id, answers], sort_keys=True, default=str).encode()
+        json.dumps([survey_id, answers], sort_keys=True, default=str).encode()
     ).hexdigest()
     key = f"tally:api-body:{digest}"
     window = settings.TALLY_DUPLICATE_WINDOW_SECONDS
     try:
-        first = cache.get(key)
-        if first is None:
-            cache.set(key, response.pk, timeout=window)
-            return False
+        redis = _redis(key)
+        if redis is not None:
+            client, full = redis
+            found = client.eval(_IDENTICAL_BODY_SCRIPT, 1, full, respondent_hash, window)
+            first = found.decode() if isinstance(found, bytes) else found
+        else:  # another cache (the embedded default's): the same steps, not atomic
+            first, value = _first_of_body(cache.get(key), respondent_hash)
+            cache.set(key, value, timeout=window)
     except Exception as error:  # noqa: BLE001 (the shared cache is down)
         shared_cache_failed(error)
         if len(_local_bodies) > 100_000:
             _local_bodies.clear()
-        first = _local_bodies.setdefault(digest, response.pk)
-        if first == response.pk:
-            return False
-    flags = [*response.quality_flags, IDENTICAL_BODY]
-    Response.objects.filter(pk__in=[response.pk, first]).update(quality_flags=flags)
-    logger.info("Response %s has the same answers as response %s", response.pk, first)
-    return True
+        first, _local_bodies[digest] = _first_of_body(_local_bodies.get(digest), respondent_hash)
+    if not first or first[2:] == respondent_hash:  # the first, or a retry of it
+        return None
+    return Twin(first_hash=first[2:], flag_first=first.startswith("0:"))
 
 
-_local_bodies: dict[str, int] = {}
+def _first_of_body(first: str | None, respondent_hash: str) -> tuple[str | None, str]:
+    """What the script above returns for a stored value, and the value to store."""
+    if first is None:
+        return None, f"0:{respondent_hash}"
+    if first.startswith("0:") and first[2:] != respondent_hash:
+        return first, f"1:{first[2:]}"
+    return first, first
+
+
+def flag_first_twin(*, survey, respondent_hash: str) -> None:  # noqa: ANN001
+    """Add the identical-body flag to the first submission of a body (when it was saved)."""
+    from .models import Response
+
+    first = (
+        Response.objects.select_for_update()
+        .filter(survey=survey, respondent_hash=respondent_hash)
+        .only("pk", "quality_flags")
+        .first()
+    )
+    if first is not None and IDENTICAL_BODY not in first.quality_flags:
+        first.quality_flags = [*first.quality_flags, IDENTICAL_BODY]
+        first.save(update_fields=["quality_flags"])
+
+
+_local_bodies: dict[str, str] = {}

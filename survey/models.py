@@ -146,6 +146,10 @@ class Survey(models.Model):
         help_text="Polls: the sites allowed to embed the poll, space-separated origins "
         "(https://blog.example.org); blank: any site.",
     )
+    # Moved by database triggers (migration 0008) whenever a row of the survey's pages,
+    # questions or choices is written, whatever writes it; never moves back, so a stale
+    # save() of the survey cannot undo it. Per-process caches of the structure key on it.
+    structure_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = SurveyQuerySet.as_manager()
 
@@ -304,20 +308,27 @@ class Question(models.Model):
 
         return behaviour(self.kind).is_segment
 
+    def _choices(self, role: str) -> list[Choice]:
+        # The prefetched list itself when there is one: `self.choices.all()` builds a manager
+        # and a queryset on each call, and validating one submission asks ~50 times.
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("choices")
+        choices = self.choices.all() if prefetched is None else prefetched
+        return [c for c in choices if c.role == role]
+
     @property
     def options(self) -> list[Choice]:
         """The choices offered (single, multi, scale), in order; uses prefetched choices."""
-        return [c for c in self.choices.all() if c.role == Choice.Role.OPTION]
+        return self._choices(Choice.Role.OPTION)
 
     @property
     def rows(self) -> list[Choice]:
         """A matrix's rows, in order."""
-        return [c for c in self.choices.all() if c.role == Choice.Role.ROW]
+        return self._choices(Choice.Role.ROW)
 
     @property
     def columns(self) -> list[Choice]:
         """A matrix's columns, in order."""
-        return [c for c in self.choices.all() if c.role == Choice.Role.COLUMN]
+        return self._choices(Choice.Role.COLUMN)
 
 
 class Choice(models.Model):

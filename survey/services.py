@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from . import identity, limits
-from .kinds import Values, behaviour, is_visible
+from .kinds import AnswerValues, Values, behaviour, is_visible
 from .models import Answer, Choice, Invitation, Page, Question, Response, Series, Survey
 from .selectors import response_values
+
+logger = logging.getLogger(__name__)
 
 
 class SurveyError(Exception):
@@ -63,6 +69,34 @@ class Structure:
             by_key={q.key: q for q in questions},
             choices=choices,
         )
+
+
+# survey id -> ((created_at, structure_version), Structure): per process; see structure_current.
+_structures: dict[int, tuple[tuple[datetime, int], Structure]] = {}
+
+
+def structure_current(survey: Survey) -> Structure:
+    """The survey's structure, from this process's cache while the survey's structure_version
+    is the one it was loaded at (triggers move it on any write to the survey's pages,
+    questions or choices); `survey` must have been read in this request.
+
+    Loaded after the version was read, a cached structure is never older than its key says,
+    so an edit is seen by the first request that reads the survey after its commit. The
+    cached instances are shared between requests: read them, never change them.
+    """
+    key = (survey.created_at, survey.structure_version)  # created_at: a reused id is another
+    cached = _structures.get(survey.pk)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    questions = list(
+        Question.objects.filter(survey_id=survey.pk)  # not survey.questions: no link to `survey`
+        .select_related("page")
+        .prefetch_related("choices")
+        .order_by("page__position", "position", "id")
+    )
+    structure = Structure.of(survey, questions=questions)
+    _structures[survey.pk] = (key, structure)
+    return structure
 
 
 def first_missing_required(structure: Structure, values: Values) -> Question | None:
@@ -242,6 +276,43 @@ def response_submit(
     return locked
 
 
+def _response_complete(
+    *,
+    survey: Survey,
+    respondent_hash: str,
+    channel: str,
+    source_row: str = "",
+    submitted_at: datetime | None = None,
+) -> Response:
+    return Response(
+        survey=survey,
+        respondent_hash=respondent_hash,
+        channel=channel,
+        status=Response.Status.COMPLETE,
+        submitted_at=submitted_at or timezone.now(),
+        source_row=source_row,
+    )
+
+
+def answers_values(*, values: Values, structure: Structure) -> list[AnswerValues]:
+    """What the answer rows of a whole response hold: the same answer rules as the browser,
+    unknown keys dropped, hidden questions not stored."""
+    rows: list[AnswerValues] = []
+    for question in structure.questions:
+        value = values.get(question.key)
+        if value is None or not is_visible(question, values, structure.by_id):
+            continue
+        other = str(values.get(f"{question.key}__other", "")).strip()
+        rows += behaviour(question.kind).answer_values(
+            question, value, other, partial(_choice_of, structure, question.pk)
+        )
+    return rows
+
+
+def _choice_of(structure: Structure, question_id: int, role: str, key: str) -> Choice | None:
+    return structure.choices.get((question_id, role, key))
+
+
 def response_import(
     *,
     survey: Survey,
@@ -257,23 +328,16 @@ def response_import(
     Uses the same answer rules as the browser: unknown keys are dropped, hidden questions
     are not stored.
     """
-    response = Response(
+    response = _response_complete(
         survey=survey,
         respondent_hash=respondent_hash,
         channel=channel,
-        status=Response.Status.COMPLETE,
-        submitted_at=submitted_at or timezone.now(),
         source_row=source_row,
+        submitted_at=submitted_at,
     )
-    answers: list[Answer] = []
-    for question in structure.questions:
-        value = values.get(question.key)
-        if value is None or not is_visible(question, values, structure.by_id):
-            continue
-        other = str(values.get(f"{question.key}__other", "")).strip()
-        answers += answers_build(
-            response=response, question=question, value=value, other=other, structure=structure
-        )
+    answers = [row.answer() for row in answers_values(values=values, structure=structure)]
+    for answer in answers:
+        answer.response = response
     return response, answers
 
 
@@ -285,13 +349,21 @@ def response_submit_whole(
     channel: str,
     ip_hash: str,
     structure: Structure,
+    channel_requested: str = "",
+    body: dict[str, Any] | None = None,
 ) -> Response:
     """A complete response from one validated set of values, written in one pass (the API).
 
     The same rules as page by page: required visible questions answered, hidden ones not
-    stored, unknown keys dropped, the per-IP-hash submission budget.
+    stored, unknown keys dropped, the per-IP-hash submission budget. `survey` was read in
+    this request, so whether it is open is not read again. `channel_requested` is the name
+    a held response asked for (survey.channels). With `body` (the answers as posted), a
+    response whose body another submission sent within the duplicate window is flagged,
+    and so is that first one (`limits.identical_body`). One transaction: the response, its
+    answers in one INSERT, and the first twin's flag when it is the first time.
     """
-    _accepting(survey)
+    if not survey.is_open:
+        raise SurveyClosedError("This survey is not accepting answers.")
     missing = first_missing_required(structure, values)
     if missing is not None:
         raise IncompleteResponseError(missing)
@@ -300,21 +372,77 @@ def response_submit_whole(
             "Too many surveys were submitted from your network in the last hour. "
             "Please try again later."
         )
-    response, answers = response_import(
-        survey=survey,
-        respondent_hash=respondent_hash,
-        values=values,
-        channel=channel,
-        structure=structure,
-    )
+    response = _response_complete(survey=survey, respondent_hash=respondent_hash, channel=channel)
+    rows = answers_values(values=values, structure=structure)
     response.ip_hash = ip_hash
+    response.channel_requested = channel_requested
     response.current_page = max((q.page.position for q in structure.questions), default=1)
-    with transaction.atomic():
-        response.save()
-        for answer in answers:
-            answer.response = response
-        Answer.objects.bulk_create(answers)
+    twin = None if body is None else limits.identical_body(survey.pk, body, respondent_hash)
+    if twin is not None:
+        response.quality_flags = [limits.IDENTICAL_BODY]
+    if connection.vendor == "postgresql" and not (twin and twin.flag_first):
+        _response_insert(response, rows)
+    else:
+        with transaction.atomic():
+            response.save(force_insert=True)
+            answers = [row.answer() for row in rows]
+            for answer in answers:
+                answer.response = response
+            Answer.objects.bulk_create(answers)
+            if twin is not None and twin.flag_first:
+                limits.flag_first_twin(survey=survey, respondent_hash=twin.first_hash)
+    if twin is not None:
+        logger.info("Response %s has the same answers as an earlier API submission", response.pk)
     return response
+
+
+# The answer rows as one JSON parameter: quoting it is one json.dumps, where arrays of
+# values cost psycopg a step per value.
+ANSWER_RECORD = (
+    "question_id bigint, choice_id bigint, column_id bigint, value_number numeric, value_text text"
+)
+
+
+def _response_insert(response: Response, rows: list[AnswerValues]) -> None:
+    """Insert a response and its answers in one statement (PostgreSQL): atomic by itself, one
+    round trip instead of four (BEGIN, two INSERTs, COMMIT), and none of the ORM's cost of
+    building the queries and the model rows, which was most of a submission's time. The
+    response's values are the ones the ORM writes (each field's `pre_save` and
+    `get_db_prep_save`); the answers' are those of `AnswerValues.answer()`."""
+    fields = [f for f in Response._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(response, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    sql = (
+        f"WITH response AS (INSERT INTO {quote(Response._meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id), "
+        f"answers AS (INSERT INTO {quote(Answer._meta.db_table)} "
+        "(response_id, question_id, choice_id, column_id, value_number, value_text) "
+        "SELECT response.id, a.* FROM response, "
+        f"jsonb_to_recordset(%s::jsonb) AS a({ANSWER_RECORD})) "
+        "SELECT id FROM response"
+    )
+    answers = json.dumps(
+        [
+            {
+                "question_id": row.question.pk,
+                "choice_id": row.choice.pk if row.choice else None,
+                "column_id": row.column.pk if row.column else None,
+                "value_number": row.value_number,
+                "value_text": row.value_text,
+            }
+            for row in rows
+        ],
+        default=str,  # Decimal, exactly, as a JSON string numeric reads back
+    )
+    # Inside a caller's transaction (tests, a batch), a savepoint keeps a refusal of the
+    # statement (an Idempotency-Key retry's IntegrityError) from aborting it.
+    inner = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with inner, connection.cursor() as cursor:
+        cursor.execute(sql, [*values, answers])
+        response.pk = cursor.fetchone()[0]
+    response._state.adding = False
+    response._state.db = connection.alias
 
 
 def survey_create(

@@ -11,6 +11,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
+from . import limits
 from .curation import quality_flags_compute
 from .models import Survey
 
@@ -54,7 +55,7 @@ def response_checks_queue(*, survey_id: int) -> None:
 
     def send() -> None:
         try:
-            if not cache.add(key, 1, timeout=PENDING_SECONDS):
+            if not limits.cache_add(key, 1, timeout=PENDING_SECONDS):
                 return  # one is queued already and will see this response
             # No publishing retries: with the broker down the respondent is not kept waiting.
             response_checks.apply_async(kwargs={"survey_id": survey_id}, retry=False)

@@ -40,6 +40,7 @@ from .responses import (
     response_values,
     series_surveys,
     survey_by_slug,
+    survey_row,
     survey_with_structure,
     surveys_open,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "series_waves",
     "series_with_accepted_responses",
     "survey_by_slug",
+    "survey_row",
     "survey_with_structure",
     "surveys_open",
     "taxonomy_version_applied",
