@@ -17,6 +17,9 @@ def channel_public(requested: str, *, default: str) -> str:
     is put in the admin's queue)."""
     if not requested or requested in DEFAULT_CHANNELS or requested == default:
         return default
+    # A name no row can hold (PostgreSQL text refuses NUL; the column has a length) is none.
+    if "\x00" in requested or len(requested) > Channel._meta.get_field("name").max_length:
+        return default
     with connection.cursor() as cursor:  # every submission naming a channel: not the ORM's cost
         cursor.execute("SELECT approved FROM survey_channel WHERE name = %s", [requested])
         row = cursor.fetchone()

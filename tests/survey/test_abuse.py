@@ -184,3 +184,12 @@ def test_a_channel_an_anonymous_client_names_is_held_until_approved(client, cens
     assert (response.channel, response.channel_requested) == ("api-test", "")
     assert submit(Client(), {**ANSWERS, "satisfaction": "4"}, channel="api-test").status_code == 201
     assert Response.objects.filter(channel="api-test").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_channel_name_no_row_can_hold_counts_under_the_default():
+    from survey.channels import channel_public
+
+    assert channel_public("site\x00name", default="embed") == "embed"
+    assert channel_public("x" * 500, default="direct") == "direct"
+    assert not Channel.objects.exists()
