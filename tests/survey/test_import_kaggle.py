@@ -29,6 +29,7 @@ def waves(django_db_setup, django_db_blocker):
     if not (folder / "kaggle_2018.zip").exists() or not (folder / "kaggle_2022.zip").exists():
         pytest.skip(f"the shared Kaggle waves are not in {folder} (set TALLY_KAGGLE_DIR)")
     with django_db_blocker.unblock():
+        series_before = set(Series.objects.values_list("pk", flat=True))
         summaries = {
             wave: _import(folder / f"kaggle_{wave}.zip", wave) for wave in ("2018", "2022")
         }
@@ -37,6 +38,8 @@ def waves(django_db_setup, django_db_blocker):
             survey = Survey.objects.get(slug=f"kaggle-{wave}")
             Answer.objects.filter(response__survey=survey).delete()
             survey.delete()
+        # The series the import created goes too: later tests make their own.
+        Series.objects.exclude(pk__in=series_before).filter(surveys__isnull=True).delete()
 
 
 def _import(path, wave, *extra):
