@@ -18,7 +18,8 @@ def channel_public(requested: str, *, default: str) -> str:
     if not requested or requested in DEFAULT_CHANNELS or requested == default:
         return default
     # A name no row can hold (PostgreSQL text refuses NUL; the column has a length) is none.
-    if "\x00" in requested or len(requested) > Channel._meta.get_field("name").max_length:
+    longest = Channel._meta.get_field("name").max_length or 0
+    if "\x00" in requested or len(requested) > longest:
         return default
     with connection.cursor() as cursor:  # every submission naming a channel: not the ORM's cost
         cursor.execute("SELECT approved FROM survey_channel WHERE name = %s", [requested])
