@@ -52,9 +52,17 @@ class Structure:
     by_id: dict[int, Question]
     by_key: dict[str, Question]
     choices: dict[tuple[int, str, str], Choice]
+    # In order; every page, with or without questions (empty unless loaded with them).
+    pages: tuple[Page, ...] = ()
 
     @classmethod
-    def of(cls, survey: Survey, *, questions: list[Question] | None = None) -> Structure:
+    def of(
+        cls,
+        survey: Survey,
+        *,
+        questions: list[Question] | None = None,
+        pages: list[Page] | None = None,
+    ) -> Structure:
         """Pass questions already loaded (with page and choices) to skip the query."""
         if questions is None:
             questions = list(
@@ -68,6 +76,7 @@ class Structure:
             by_id={q.pk: q for q in questions},
             by_key={q.key: q for q in questions},
             choices=choices,
+            pages=tuple(pages or ()),
         )
 
 
@@ -90,11 +99,12 @@ def structure_current(survey: Survey) -> Structure:
         return cached[1]
     questions = list(
         Question.objects.filter(survey_id=survey.pk)  # not survey.questions: no link to `survey`
-        .select_related("page")
+        .select_related("page", "show_if_question")
         .prefetch_related("choices")
         .order_by("page__position", "position", "id")
     )
-    structure = Structure.of(survey, questions=questions)
+    pages = list(Page.objects.filter(survey_id=survey.pk).order_by("position"))
+    structure = Structure.of(survey, questions=questions, pages=pages)
     _structures[survey.pk] = (key, structure)
     return structure
 

@@ -19,8 +19,8 @@ from .forms import PageForm
 from .identity import COOKIE, COOKIE_SALT
 from .kinds import Values
 from .models import Invitation, Page, Question, Response, Survey
-from .selectors import response_for, response_values, survey_by_slug, survey_with_structure
-from .services import Structure
+from .selectors import response_for, response_values, survey_by_slug, survey_row
+from .services import Structure, structure_current
 from .tasks import response_checks_queue
 
 STARTED_SALT = "tally.started"
@@ -85,7 +85,7 @@ def _take_url(survey: Survey, page: int | None = None, *, editing: bool = False)
 
 @require_http_methods(["GET", "POST"])
 def take(request: HttpRequest, slug: str) -> HttpResponse:
-    survey = survey_with_structure(slug=slug)
+    survey = survey_row(slug=slug)
     if survey is None:
         return _status_page(request, None, "unknown", 404)
     preview = request.GET.get("preview") == "1" and request.user.is_staff
@@ -116,10 +116,11 @@ def take(request: HttpRequest, slug: str) -> HttpResponse:
             return HttpResponseRedirect(_take_url(survey))
         return render(request, "survey/done.html", {"survey": survey, "response": response})
 
-    structure = Structure.of(survey, questions=list(survey.questions.all()))
+    # Pages, questions and choices from this process's cache while the survey is unchanged.
+    structure = structure_current(survey)
     # The one read of the answers.
     values = response_values(response, questions=structure.questions) if response else {}
-    pages = pages_visible(list(survey.pages.all()), structure, values)
+    pages = pages_visible(list(structure.pages), structure, values)
     page_view = PageView(request, survey, structure, pages, token, editing, preview)
     if request.method == "POST":
         return _post(page_view, response, invitation, values)
@@ -266,7 +267,7 @@ def _post(
     outcome = page_answer(
         survey=survey,
         structure=view.structure,
-        pages=list(survey.pages.all()),
+        pages=list(view.structure.pages),
         page=page,
         response=response,
         prior=values,

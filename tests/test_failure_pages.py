@@ -22,7 +22,7 @@ def test_a_database_that_does_not_answer_gives_a_503_page_and_json_under_api(
     census, monkeypatch, settings, debug
 ):
     settings.DEBUG = debug
-    monkeypatch.setattr(survey_views, "survey_with_structure", _database_down)
+    monkeypatch.setattr(survey_views, "survey_row", _database_down)
     monkeypatch.setattr(survey_api, "survey_with_structure", _database_down)
     client = Client(raise_request_exception=False)
     page = client.get("/s/census-2026/")
@@ -41,7 +41,7 @@ def test_a_bug_shows_respondents_the_plain_500_page_never_a_traceback(
     census, monkeypatch, settings, debug
 ):
     settings.DEBUG = debug
-    monkeypatch.setattr(survey_views, "survey_with_structure", _bug)
+    monkeypatch.setattr(survey_views, "survey_row", _bug)
     page = Client(raise_request_exception=False).get("/s/census-2026/")
     assert page.status_code == 500
     html = page.content.decode()
@@ -84,7 +84,7 @@ def test_after_a_database_failure_requests_get_a_503_at_once_for_a_moment(
         "default": {**settings.DATABASES["default"], "ENGINE": "django.db.backends.postgresql"}
     }
     settings.TALLY_DB_BREAKER_SECONDS = 30
-    monkeypatch.setattr(survey_views, "survey_with_structure", _database_down)
+    monkeypatch.setattr(survey_views, "survey_row", _database_down)
     client = Client(raise_request_exception=False)
     assert client.get("/s/census-2026/").status_code == 503
     assert breaker.is_open()
