@@ -6,11 +6,11 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from results.models import RebuildJob, Snapshot
+from results.models import RebuildJob, RefreshStatus, Snapshot
 from survey.services import Structure
 from tests.factories import imported_response
 
-from .test_worker import running_worker
+from .test_worker import running_worker, worker_log
 
 
 @pytest.fixture
@@ -28,10 +28,20 @@ def wait_for_published(series, *, responses: int, process, seconds: float = 180)
         snapshot = Snapshot.objects.latest_published(series)
         if snapshot is not None and snapshot.response_count == responses:
             return snapshot
-        assert process.poll() is None, process.stdout.read().decode()[-3000:]
+        assert process.poll() is None, worker_log(process)
         time.sleep(0.5)
     jobs = list(RebuildJob.objects.values_list("status", "message"))
-    pytest.fail(f"no published snapshot with {responses} responses within {seconds} s: {jobs}")
+    ticks = list(
+        RefreshStatus.objects.values_list(
+            "name", "last_success_at", "failures_in_a_row", "last_error"
+        )
+    )
+    snapshots = list(Snapshot.objects.values_list("status", "response_count"))
+    output = worker_log(process)
+    pytest.fail(
+        f"no published snapshot with {responses} responses within {seconds} s: jobs {jobs}, "
+        f"refresh ticks {ticks}, snapshots {snapshots}; the worker said:\n{output}"
+    )
 
 
 def _earlier(census, structure) -> None:

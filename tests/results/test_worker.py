@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ def running_worker(*extra: str, env: dict[str, str] | None = None) -> Iterator[s
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         pytest.skip("a real worker needs PostgreSQL and Redis")
     app.control.purge()  # messages left by other tests would point at rolled-back rows
+    # The log goes to a file: a pipe nobody reads fills up and stops the worker mid-test.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -61,9 +64,10 @@ def running_worker(*extra: str, env: dict[str, str] | None = None) -> Iterator[s
         ],  # fmt: skip
         cwd=ROOT,
         env={**worker_env(), **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
+    process.log = log  # type: ignore[attr-defined]
     try:
         yield process
     finally:
@@ -73,6 +77,15 @@ def running_worker(*extra: str, env: dict[str, str] | None = None) -> Iterator[s
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+
+
+def worker_log(process: subprocess.Popen, tail: int = 4000) -> str:
+    """The last characters the worker printed."""
+    log = process.log  # type: ignore[attr-defined]
+    log.flush()
+    log.seek(0)
+    return log.read().decode(errors="replace")[-tail:]
 
 
 @pytest.fixture
@@ -91,7 +104,7 @@ def test_a_real_worker_rebuilds_and_publishes_through_redis(worker):
         job.refresh_from_db()
         if job.status in (RebuildJob.Status.DONE, RebuildJob.Status.FAILED):
             break
-        assert worker.poll() is None, worker.stdout.read().decode()[-3000:]
+        assert worker.poll() is None, worker_log(worker)
         time.sleep(0.5)
     assert job.status == RebuildJob.Status.DONE, job.message
     assert job.snapshot is not None

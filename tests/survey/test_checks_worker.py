@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from survey.models import Response
-from tests.results.test_worker import running_worker
+from tests.results.test_worker import running_worker, worker_log
 from tests.survey.test_api import ANSWERS, submit
 
 
@@ -21,7 +21,7 @@ def test_a_real_worker_flags_and_normalizes_each_submitted_response(transactiona
             rows = list(Response.objects.values_list("company_normalized", "quality_flags"))
             if all(company and flags for company, flags in rows):
                 break
-            assert worker.poll() is None, worker.stdout.read().decode()[-3000:]
+            assert worker.poll() is None, worker_log(worker)
             time.sleep(0.5)
     assert [company for company, _ in rows] == ["acme", "acme"]
     assert all("duplicate-respondent" in flags for _, flags in rows)
