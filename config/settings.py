@@ -277,6 +277,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The broker queue web processes send to and workers read: deployments (or test runs) that
+# share one Redis keep apart by naming their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("TALLY_CELERY_QUEUE", "celery") or "celery"
 CELERY_TASK_TIME_LIMIT = env_int("TALLY_TASK_TIME_LIMIT", 1800, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 5
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}

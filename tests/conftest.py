@@ -1,5 +1,6 @@
+import os
+
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 
 from config.celery import app
@@ -7,7 +8,13 @@ from signals.services import signal_import
 from survey.census import CENSUS_SPEC
 from survey.models import Survey
 from survey.services import survey_create
+from tests.factories import cache_clear
 from tests.respondents import CENSUS_PAGES_POST
+
+# This run's own broker queue (its workers get it through TALLY_CELERY_QUEUE): a worker
+# another run left on the same Redis cannot take this run's messages, nor this run's theirs.
+TEST_QUEUE = f"tally-tests-{os.getpid()}"
+app.conf.task_default_queue = TEST_QUEUE
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -38,9 +45,9 @@ def _close_the_database_breaker():
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate-limit counters live in the cache (Redis in the suite): start every test clean.
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture

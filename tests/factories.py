@@ -2,8 +2,23 @@
 
 from typing import Any
 
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+
 from survey.models import Answer, Response, Survey
 from survey.services import Structure, response_import
+
+
+def cache_clear() -> None:
+    """Empty the cache. On Redis only the cache's own keys go: FLUSHDB would also take the
+    Celery broker's queues and bindings, which share the database, from under a worker."""
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
 
 
 def imported_response(

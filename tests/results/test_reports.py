@@ -1,12 +1,12 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from results.models import Cell
 from results.services import snapshot_build, snapshot_publish
+from tests.factories import cache_clear
 from tests.results.factories import (
     LEAK,
     NEW_TEXT,
@@ -143,7 +143,7 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
         )
         for i in range(500)
     )
-    cache.clear()  # rendered again, not the page kept for the snapshot
+    cache_clear()  # rendered again, not the page kept for the snapshot
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(URL)
     assert len(small.captured_queries) <= 4  # the page cache's snapshot id, then the render

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -16,6 +17,7 @@ from results.models import RebuildJob, Snapshot
 from results.services import rebuild_request
 from results.tasks import rebuild_queue
 from survey.demo import demo_load
+from tests.processes import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +34,7 @@ def worker_env() -> dict[str, str]:
         "REDIS_URL": os.environ["REDIS_URL"],
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "SECRET_KEY": settings.SECRET_KEY,
+        "TALLY_CELERY_QUEUE": app.conf.task_default_queue,  # this run's own (tests/conftest.py)
     }
 
 
@@ -66,6 +69,7 @@ def running_worker(*extra: str, env: dict[str, str] | None = None) -> Iterator[s
         env={**worker_env(), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent,
     )
     process.log = log  # type: ignore[attr-defined]
     try:
@@ -109,3 +113,26 @@ def test_a_real_worker_rebuilds_and_publishes_through_redis(worker):
     assert job.status == RebuildJob.Status.DONE, job.message
     assert job.snapshot is not None
     assert Snapshot.objects.latest_published(series) == job.snapshot
+
+
+@pytest.mark.worker
+def test_a_worker_on_another_queue_of_the_same_redis_takes_none_of_this_runs_jobs(
+    transactional_db,
+):
+    """A worker another run (or deployment) left on the same Redis reads its own queue."""
+    series = demo_load(responses_per_wave=20, seed=5)
+    job = rebuild_request(series_id=series.pk, publish=True)
+    with running_worker(env={"TALLY_CELERY_QUEUE": "someone-elses"}) as stranger:
+        rebuild_queue([job])
+        time.sleep(8)  # more than the stranger needs to take and run a message
+        job.refresh_from_db()
+        assert job.status == RebuildJob.Status.QUEUED, worker_log(stranger)
+        broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+        assert broker.llen(app.conf.task_default_queue) == 1  # waiting for this run's worker
+    with running_worker() as worker:  # (which purges this run's queue first: send again)
+        rebuild_queue([job])
+        deadline = time.monotonic() + 60
+        while job.status != RebuildJob.Status.DONE and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job.refresh_from_db()
+        assert job.status == RebuildJob.Status.DONE, worker_log(worker)

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.core.cache import cache
 from django.http import QueryDict
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +16,7 @@ from survey.forms import PageForm
 from survey.models import Answer, Response
 from survey.selectors import question_is_visible, response_values
 from survey.services import Structure
+from tests.factories import cache_clear
 from tests.results.factories import census_snapshot
 
 URL = "/s/census-2026/"
@@ -122,7 +122,7 @@ def test_any_post_never_fails_nor_damages_saved_answers(census, census_post, gen
     Response.objects.filter(survey=census).delete()
     # Rate-limit counters live in the cache, cleared per test by conftest, not per example: a
     # limit reached half way would make a replayed example draw differently.
-    cache.clear()
+    cache_clear()
     client = Client()
     state = data.draw(st.sampled_from(["none", "draft", "complete"]), label="state")
     upto = {"none": 0, "draft": data.draw(st.integers(1, 4), label="pages"), "complete": 5}
