@@ -28,6 +28,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 SECRET = "proofs-only-secret-" + "k3Jx9Qw2Lp7Zr5Tv" * 3
@@ -138,6 +140,7 @@ class RedisServer:
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.port)
 
@@ -192,6 +195,7 @@ class Nginx:
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=open(self.directory / "error.log", "a"),  # noqa: SIM115 (the process keeps it)
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.port)
 
@@ -292,10 +296,13 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.web_port)
 
-    def start_worker(self, name: str = "worker") -> subprocess.Popen:
+    def start_worker(
+        self, name: str = "worker", env: dict[str, str] | None = None
+    ) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "a")
         self.worker = subprocess.Popen(
             [
@@ -317,10 +324,11 @@ class Stack:
                 f"{name}@%h",
             ],  # fmt: skip
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         return self.worker
 
