@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from config.celery import app
+from results import pagecache
 from signals.services import signal_import
 from survey.census import CENSUS_SPEC
 from survey.models import Survey
@@ -44,10 +45,13 @@ def _close_the_database_breaker():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Rate-limit counters live in the cache (Redis in the suite): start every test clean.
+    # Rate-limit counters live in the cache (Redis in the suite), rendered pages and which
+    # snapshot is published in the process too: start every test clean.
     cache_clear()
+    pagecache.forget()
     yield
     cache_clear()
+    pagecache.forget()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, QuerySet
 
 from survey.models import Series
@@ -49,9 +50,25 @@ def published_snapshot(slug: str) -> Snapshot | None:
     return _published(slug).select_related("series").first()
 
 
+_SLUG = "\x00slug"  # stands for the slug in the compiled statement (no slug holds a NUL)
+_published_id_sql: dict[str, tuple[str, tuple[Any, ...]]] = {}  # per database vendor
+
+
 def published_snapshot_id(slug: str) -> int | None:
-    """The id alone of the latest published snapshot (no summary to read and decode)."""
-    return _published(slug).values_list("pk", flat=True).first()
+    """The id alone of the latest published snapshot (no summary to read and decode).
+
+    Every report visit asks, so the ORM's statement is compiled once per process and then
+    run as it is: building it took three times what PostgreSQL takes to answer."""
+    compiled = _published_id_sql.get(connection.vendor)
+    if compiled is None:
+        query = _published(_SLUG).values_list("pk", flat=True)[:1].query
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        compiled = _published_id_sql[connection.vendor] = (sql, tuple(params))
+    sql, params = compiled
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slug if param == _SLUG else param for param in params])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def published_series() -> QuerySet[Series]:

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from results import pagecache
 from results.models import Cell
 from results.services import snapshot_build, snapshot_publish
 from tests.factories import cache_clear
@@ -144,6 +145,7 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
         for i in range(500)
     )
     cache_clear()  # rendered again, not the page kept for the snapshot
+    pagecache.forget()  # (nor the one this process kept, nor which snapshot it knew)
     with django_assert_num_queries(len(small.captured_queries)):
         client.get(URL)
     assert len(small.captured_queries) <= 4  # the page cache's snapshot id, then the render
@@ -152,17 +154,59 @@ def test_report_queries_do_not_grow_with_cells_and_never_touch_responses(
 
 
 @pytest.mark.django_db
-def test_the_report_page_is_rendered_once_per_snapshot(client, django_assert_num_queries):
+def test_the_report_page_is_rendered_once_per_snapshot(
+    client, django_assert_num_queries, monkeypatch
+):
     census_snapshot()
     first = client.get(URL)
-    with django_assert_num_queries(1):  # the latest snapshot; the page comes from the cache
+    # Which snapshot is published is known for a second, the page is kept: no query at all.
+    with django_assert_num_queries(0):
         again = client.get(URL)
     assert again.status_code == 200 and again.content == first.content
     assert again["Cache-Control"] == first["Cache-Control"] == "public, max-age=60"
     assert again["Content-Type"] == first["Content-Type"]
-    newer = census_snapshot()  # published later: the page follows it at once
-    assert f"snapshot {newer.pk} published" in client.get(URL).content.decode()
+    pagecache.local_pages.clear()  # another process's first visit: from the shared cache
+    with django_assert_num_queries(0):
+        assert client.get(URL).content == first.content
     assert client.get(URL, {"wave": "2022"}).content != first.content  # rendered, not kept
+
+    # Published by another process (written here without snapshot_publish): served once
+    # this process asks again, at most LOOKUP_SECONDS later.
+    newer = census_snapshot()
+    assert f"snapshot {newer.pk} published" not in client.get(URL).content.decode()
+    later = pagecache.clock() + pagecache.LOOKUP_SECONDS + 0.01
+    monkeypatch.setattr(pagecache, "clock", lambda: later)
+    assert f"snapshot {newer.pk} published" in client.get(URL).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_snapshot_published_in_this_process_is_served_at_once(
+    client, demo_series, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(pagecache, "clock", lambda: 1000.0)  # a build takes over a second
+    url = f"/reports/{demo_series.slug}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = snapshot_publish(snapshot_id=snapshot_build(series_id=demo_series.pk).pk)
+    assert f"snapshot {first.pk} published" in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        newer = snapshot_publish(snapshot_id=snapshot_build(series_id=demo_series.pk).pk)
+    assert f"snapshot {newer.pk} published" in client.get(url).content.decode()
+
+
+def test_the_process_keeps_pages_within_its_budget_and_their_time(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(pagecache, "clock", lambda: now[0])
+    pages = pagecache.LocalPages(budget=10)
+    pages.set("a", b"aaaa", "text/html", timeout=60)
+    pages.set("b", b"bbbb", "text/html", timeout=60)
+    assert pages.get("a") == (b"aaaa", "text/html")  # now the most recently used
+    pages.set("c", b"cccc", "text/html", timeout=60)  # 12 bytes: the least recent goes
+    assert pages.get("b") is None and pages.get("a") is not None and pages.used == 8
+    pages.set("huge", b"x" * 11, "text/html", timeout=60)  # never kept
+    pages.set("spent", b"s", "text/html", timeout=0)
+    assert pages.get("huge") is None and pages.get("spent") is None
+    now[0] += 61
+    assert pages.get("a") is None and pages.get("c") is None and pages.used == 0
 
 
 @pytest.mark.django_db
