@@ -196,6 +196,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# cells.csv of each snapshot, kept once written (a per-host cache: results/exportstore.py).
+TALLY_EXPORT_DIR = env_str("TALLY_EXPORT_DIR") or str(BASE_DIR / "var" / "exports")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -21,10 +21,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 
 from signals.selectors import signal_sources
 
+from . import exportstore
 from .disclosure.columns import CELL_SCHEMA, COLUMNS, PUBLIC_COLUMNS, SHOWN_WHEN, Column, shown_sql
 from .models import Cell, Snapshot
 from .selectors import FLAG_MEANINGS, snapshot_cell_rows, summary_questions, summary_waves
@@ -266,13 +267,27 @@ def cell_csv_copy(snapshot: Snapshot) -> Iterator[bytes]:
 
 def cells_csv_response(
     snapshot: Snapshot, filename: str, headers: dict[str, str] | None = None
-) -> StreamingHttpResponse:
-    """The snapshot's cells.csv streamed: by COPY on PostgreSQL, else by the Python writer."""
-    if connection.vendor != "postgresql":
-        return csv_response(filename, CELL_COLUMNS, cell_rows(snapshot), headers=headers)
-    response = StreamingHttpResponse(
-        cell_csv_copy(snapshot), content_type=CSV_CONTENT_TYPE, headers=headers
-    )
+) -> StreamingHttpResponse | FileResponse:
+    """The snapshot's cells.csv: the file kept for it, else streamed (by COPY on PostgreSQL,
+    by the Python writer elsewhere) and kept on the way (`exportstore`)."""
+    path = exportstore.stored(snapshot, "cells")
+    if path is not None:
+        try:
+            response: StreamingHttpResponse | FileResponse = FileResponse(
+                path.open("rb"), content_type=CSV_CONTENT_TYPE, headers=headers
+            )
+        except FileNotFoundError:  # pruned since: written again below
+            path = None
+    if path is None:
+        if connection.vendor == "postgresql":
+            chunks = cell_csv_copy(snapshot)
+        else:
+            chunks = (line.encode("utf-8") for line in csv_lines(CELL_COLUMNS, cell_rows(snapshot)))
+        response = StreamingHttpResponse(
+            exportstore.keeping(snapshot, "cells", chunks),
+            content_type=CSV_CONTENT_TYPE,
+            headers=headers,
+        )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

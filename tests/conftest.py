@@ -44,6 +44,12 @@ def _close_the_database_breaker():
 
 
 @pytest.fixture(autouse=True)
+def _export_dir(settings, tmp_path):
+    # Exports kept per snapshot go to the test's own folder: none outlives its test.
+    settings.TALLY_EXPORT_DIR = str(tmp_path / "exports")
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate-limit counters live in the cache (Redis in the suite), rendered pages and which
     # snapshot is published in the process too: start every test clean.
