@@ -14,8 +14,10 @@ responses: the last lines divide the largest size's median by the smallest's.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import tempfile
 import time
 
 import numpy as np
@@ -72,11 +74,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tally")
-    with scratch_database(url, scratch_name(url) + BENCH_SUFFIX, keep=args.keep) as bench_url:
+    with (
+        contextlib.ExitStack() as stack,
+        scratch_database(url, scratch_name(url) + BENCH_SUFFIX, keep=args.keep) as bench_url,
+    ):
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.report_settings"
         os.environ["DATABASE_URL"] = bench_url
         os.environ.setdefault("SECRET_KEY", "bench-only")
         os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+        # cells.csv files kept per snapshot go to a scratch folder, not the checkout's var/.
+        os.environ["TALLY_EXPORT_DIR"] = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="tally-bench-exports-")
+        )
         import django
 
         django.setup()
@@ -105,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
             # The same page rendered anew (a query string skips the page cache; an empty
             # wave is the default wave): what every visit cost before the cache.
             paths[f"page rendered, {size} responses"] = f"/reports/{slug}/?wave="
+            # (after the warm-up, the file kept for the snapshot: every download but the first)
             paths[f"cells.csv, {size} responses"] = f"/reports/{slug}/cells.csv"
         timed = _time(client, paths, args.requests)
         constant = timed["constant view"]["median"]
