@@ -122,6 +122,10 @@ def csv_lines(fieldnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> Itera
         buffer.truncate()
 
 
+def csv_bytes(fieldnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    return (chunk.encode("utf-8") for chunk in csv_lines(fieldnames, rows))
+
+
 def csv_response(
     filename: str,
     fieldnames: Sequence[str],
@@ -129,7 +133,7 @@ def csv_response(
     headers: dict[str, str] | None = None,
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        (chunk.encode("utf-8") for chunk in csv_lines(fieldnames, rows)),
+        csv_bytes(fieldnames, rows),
         content_type=CSV_CONTENT_TYPE,
         headers=headers,
     )
@@ -282,7 +286,7 @@ def cells_csv_response(
         if connection.vendor == "postgresql":
             chunks = cell_csv_copy(snapshot)
         else:
-            chunks = (line.encode("utf-8") for line in csv_lines(CELL_COLUMNS, cell_rows(snapshot)))
+            chunks = csv_bytes(CELL_COLUMNS, cell_rows(snapshot))
         response = StreamingHttpResponse(
             exportstore.keeping(snapshot, "cells", chunks),
             content_type=CSV_CONTENT_TYPE,

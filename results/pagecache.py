@@ -96,14 +96,12 @@ def _published_id(slug: str) -> int | None:
     return snapshot_id
 
 
-def forget(slug: str | None = None) -> None:
-    """Ask the database again which snapshot is published (one series', or every one's), as
-    after publishing in this process; with no slug, drop this process's pages too."""
-    if slug is None:
-        _published.clear()
+def forget(*, pages: bool = False) -> None:
+    """Ask the database again which snapshot each series has published, as after publishing
+    in this process; with pages, drop this process's pages too."""
+    _published.clear()
+    if pages:
         local_pages.clear()
-    else:
-        _published.pop(slug, None)
 
 
 def per_snapshot(timeout: int) -> Callable[[View], View]:

@@ -54,10 +54,10 @@ def _clear_cache():
     # Rate-limit counters live in the cache (Redis in the suite), rendered pages and which
     # snapshot is published in the process too: start every test clean.
     cache_clear()
-    pagecache.forget()
+    pagecache.forget(pages=True)
     yield
     cache_clear()
-    pagecache.forget()
+    pagecache.forget(pages=True)
 
 
 @pytest.fixture

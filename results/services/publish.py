@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-
-from survey.models import Series
 
 from .. import disclosure, pagecache
 from ..models import Snapshot
@@ -44,8 +41,7 @@ def snapshot_publish(*, snapshot_id: int, user: Any = None) -> Snapshot:
             f"{snapshot} fails the disclosure audit: {report.get('violation_count', 0)} "
             f"problem(s), first {first}"
         )
-    slug = Series.objects.filter(pk=snapshot.series_id).values_list("slug", flat=True).first()
-    if slug:  # this process serves it at once; the others within pagecache.LOOKUP_SECONDS
-        transaction.on_commit(partial(pagecache.forget, slug))
+    # This process serves it at once; the others within pagecache.LOOKUP_SECONDS.
+    transaction.on_commit(pagecache.forget)
     logger.info("Published %s", snapshot)
     return snapshot
